@@ -1,0 +1,9 @@
+//! The HTTP API: actix-web handlers over the `register`, documented with utoipa.
+//! Handlers read and write through `register`; they never write SQL themselves.
+
+pub mod error;
+pub mod openapi;
+pub mod routes;
+pub mod startup;
+
+pub use startup::{AppState, Application};

@@ -1,0 +1,44 @@
+//! The OpenAPI 3.1 document, assembled from the handlers' annotations. `ocreg openapi`
+//! prints it and `openapi/openapi.json` is a committed copy that a test keeps in step.
+
+use actix_web::App;
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+
+use crate::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "ocreg: the open commissioning register",
+        description = "Commissioning intentions, awarded contracts and outcomes of public-service \
+commissioning for children and young people, published by partner agencies and synced from UK \
+e-tendering and finance feeds, as OCDS 1.1 releases and records and as simple register views. \
+Reads are public; writes need a bearer token scoped to the publishing organisation.",
+        license(name = "Data: Open Government Licence v3.0", url = "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"),
+    ),
+    tags(
+        (name = "meta", description = "Service health and this documentation"),
+    ),
+    components(schemas(crate::error::Problem, crate::error::FieldError)),
+)]
+pub struct ApiDoc;
+
+/// The complete document, built from the same route table the server uses.
+pub fn document() -> utoipa::openapi::OpenApi {
+    App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(routes::configure)
+        .split_for_parts()
+        .1
+}
+
+/// The document as committed in `openapi/openapi.json`: pretty JSON and a final newline.
+pub fn document_json() -> String {
+    let mut json = document()
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    json.push('\n');
+    json
+}

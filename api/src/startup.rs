@@ -1,0 +1,69 @@
+//! Builds the server: bound listener first (so callers, tests among them, learn the real
+//! port before it runs), then the actix-web app.
+
+use std::net::TcpListener;
+
+use actix_web::{App, dev::Server, middleware, web};
+use register::{Backend, DbPool};
+use tracing_actix_web::TracingLogger;
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::{Config, SwaggerUi};
+
+use crate::{error, openapi::ApiDoc, routes};
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: DbPool,
+    pub backend: Backend,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Binds `address` (port 0 picks a free one) and prepares the server; nothing is served
+    /// until [`Application::run_until_stopped`].
+    pub fn build(address: &str, state: AppState, workers: usize) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(address)?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(state);
+        let server = actix_web::HttpServer::new(move || {
+            let (app, api) = App::new()
+                .into_utoipa_app()
+                .openapi(ApiDoc::openapi())
+                .app_data(state.clone())
+                .configure(routes::configure)
+                .split_for_parts();
+            app.service(web::redirect("/docs", "/docs/"))
+                .service(
+                    SwaggerUi::new("/docs/{_:.*}")
+                        .url("/openapi.json", api)
+                        // The default validator badge calls an external service; the docs
+                        // must work with no network.
+                        .config(Config::new(["/openapi.json"]).validator_url("none")),
+                )
+                .default_service(web::to(error::not_found))
+                .wrap(middleware::Compress::default())
+                .wrap(TracingLogger::default())
+        })
+        .listen(listener)?
+        .workers(workers.max(1))
+        // Actix stops on SIGINT/SIGTERM: it stops accepting, lets requests in flight finish
+        // (up to this many seconds), then exits.
+        .shutdown_timeout(30)
+        .run();
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,9 @@
+DROP TABLE raw_payloads;
+DROP TABLE sync_cursors;
+DROP TABLE sync_runs;
+DROP TABLE sync_sources;
+DROP TABLE audit_log;
+DROP TABLE api_tokens;
+DROP TABLE records;
+DROP TABLE releases;
+DROP TABLE organisations;

@@ -1,0 +1,279 @@
+//! Settings: an optional `ocreg.toml` overridden by `OCREG_*` environment variables.
+//!
+//! Unknown keys are errors that name the key and where it came from, because a misspelt
+//! setting that is silently ignored is worse than one that stops the program.
+//! Environment variables map to keys by dropping the prefix and lower-casing
+//! (`OCREG_DATABASE_URL` → `database_url`); `__` separates nested tables
+//! (`OCREG_SOURCES__FTS__SCHEDULE` → `[sources.fts] schedule`).
+
+use std::{
+    fmt,
+    path::{Path, PathBuf},
+};
+
+use serde::Deserialize;
+
+/// The file read when `--config` is not given, if it exists in the working directory.
+pub const DEFAULT_CONFIG_FILE: &str = "ocreg.toml";
+/// Prefix of the environment variables that override the file.
+pub const ENV_PREFIX: &str = "OCREG_";
+/// Variables with the prefix that are not settings (read by the command line instead).
+const ENV_NOT_SETTINGS: &[&str] = &["OCREG_CONFIG"];
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// `sqlite://PATH` (the folder is created) or `postgres://USER@HOST:PORT/DB`.
+    pub database_url: String,
+    /// Connections kept in the pool.
+    pub database_pool_size: u32,
+    /// Address `ocreg serve` listens on.
+    pub bind: String,
+    /// `pretty` for people, `json` for log collectors.
+    pub log_format: LogFormat,
+    /// Default log filter (a `tracing` env-filter); `RUST_LOG` overrides it.
+    pub log_level: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://data/ocreg.db".to_owned(),
+            database_pool_size: 8,
+            bind: "127.0.0.1:8080".to_owned(),
+            log_format: LogFormat::Pretty,
+            log_level: "info".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug)]
+pub enum ConfigError {
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    File {
+        path: PathBuf,
+        message: String,
+    },
+    Env {
+        variable: String,
+        message: String,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Read { path, source } => {
+                write!(
+                    f,
+                    "cannot read configuration file {}: {source}",
+                    path.display()
+                )
+            }
+            Self::File { path, message } => {
+                write!(
+                    f,
+                    "invalid configuration file {}: {message}",
+                    path.display()
+                )
+            }
+            Self::Env { variable, message } => {
+                write!(f, "invalid environment variable {variable}: {message}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Settings {
+    /// Loads settings from `file` (which must exist when given) or from `ocreg.toml` if present,
+    /// then applies `env` (normally `std::env::vars()`).
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let path = match file {
+            Some(path) => Some(path.to_path_buf()),
+            None => Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|p| p.exists()),
+        };
+        let mut table = match &path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                // Deserialising the text on its own first gives errors with line and column.
+                toml::from_str::<Settings>(&text).map_err(|e| ConfigError::File {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?;
+                toml::from_str::<toml::Table>(&text).map_err(|e| ConfigError::File {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?
+            }
+            None => toml::Table::new(),
+        };
+        for (variable, raw) in env {
+            let Some(rest) = variable.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            if ENV_NOT_SETTINGS.contains(&variable.as_str()) || rest.is_empty() {
+                continue;
+            }
+            let keys: Vec<String> = rest.split("__").map(str::to_lowercase).collect();
+            let value = env_value(&raw);
+            let env_error = |message: String| ConfigError::Env {
+                variable: variable.clone(),
+                message,
+            };
+            // Checked on its own so that an error names the variable that caused it; "missing
+            // field" only means the variable sets part of a table the file completes.
+            let mut alone = toml::Table::new();
+            insert_path(&mut alone, &keys, value.clone()).map_err(env_error)?;
+            if let Err(e) = Settings::deserialize(toml::Value::Table(alone)) {
+                let message = e.to_string().trim().to_owned();
+                if !message.contains("missing field") {
+                    return Err(env_error(message));
+                }
+            }
+            insert_path(&mut table, &keys, value).map_err(env_error)?;
+        }
+        Settings::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Env {
+            variable: format!("{ENV_PREFIX}* with {}", path_label(path.as_deref())),
+            message: e.to_string().trim().to_owned(),
+        })
+    }
+}
+
+fn path_label(path: Option<&Path>) -> String {
+    path.map_or_else(|| "no file".to_owned(), |p| p.display().to_string())
+}
+
+/// Environment values are TOML literals when they parse as one (`8`, `true`), else strings, so
+/// `OCREG_DATABASE_POOL_SIZE=4` and `OCREG_BIND=0.0.0.0:80` both do what they say.
+fn env_value(raw: &str) -> toml::Value {
+    toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .filter(|v| !v.is_table())
+        .unwrap_or_else(|| toml::Value::String(raw.to_owned()))
+}
+
+fn insert_path(table: &mut toml::Table, keys: &[String], value: toml::Value) -> Result<(), String> {
+    let (last, parents) = keys.split_last().ok_or("empty setting name")?;
+    let mut current = table;
+    for key in parents {
+        let entry = current
+            .entry(key.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        current = entry
+            .as_table_mut()
+            .ok_or_else(|| format!("`{key}` is not a table"))?;
+    }
+    current.insert(last.clone(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_without_file_or_env() {
+        let dir = std::env::temp_dir();
+        let missing = dir.join("ocreg-settings-test-that-does-not-exist.toml");
+        assert!(Settings::load(Some(&missing), env(&[])).is_err());
+        assert_eq!(
+            Settings::deserialize(toml::Value::Table(toml::Table::new())).unwrap(),
+            Settings::default()
+        );
+    }
+
+    #[test]
+    fn env_overrides_file_and_is_typed() {
+        let file = tempfile_with("database_url = \"sqlite://x.db\"\nbind = \"127.0.0.1:1\"\n");
+        let s = Settings::load(
+            Some(file.path()),
+            env(&[
+                ("OCREG_BIND", "0.0.0.0:9000"),
+                ("OCREG_DATABASE_POOL_SIZE", "3"),
+                ("OCREG_CONFIG", "ignored.toml"),
+                ("PATH", "/bin"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.database_url, "sqlite://x.db");
+        assert_eq!(s.bind, "0.0.0.0:9000");
+        assert_eq!(s.database_pool_size, 3);
+    }
+
+    #[test]
+    fn unknown_file_key_names_key_and_line() {
+        let file = tempfile_with("bind = \"127.0.0.1:1\"\ncolour = \"blue\"\n");
+        let err = Settings::load(Some(file.path()), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("colour"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn unknown_env_key_names_variable() {
+        let err = Settings::load(None, env(&[("OCREG_COLOUR", "blue")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("OCREG_COLOUR"), "{err}");
+        assert!(err.contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_from_env_is_an_error() {
+        let err = Settings::load(None, env(&[("OCREG_DATABASE_POOL_SIZE", "many")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("OCREG_DATABASE_POOL_SIZE"), "{err}");
+    }
+
+    fn tempfile_with(text: &str) -> TempToml {
+        let path = std::env::temp_dir().join(format!(
+            "ocreg-settings-{}-{}.toml",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        std::fs::write(&path, text).unwrap();
+        TempToml(path)
+    }
+
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    struct TempToml(PathBuf);
+    impl TempToml {
+        fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+    impl Drop for TempToml {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! `ocreg`: the command line. Each subcommand is a thin shell over the workspace crates.
+
+use std::{path::PathBuf, process::ExitCode};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use register::{DatabaseUrl, Settings, db};
+
+#[derive(Parser)]
+#[command(name = "ocreg", version, about = "The open commissioning register")]
+struct Cli {
+    /// Configuration file (TOML). Without it, ./ocreg.toml is read if present.
+    #[arg(long, global = true, env = "OCREG_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Database URL, overriding the configuration: sqlite://PATH or postgres://USER@HOST/DB.
+    #[arg(long, global = true, value_name = "URL")]
+    database: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (runs pending migrations first).
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080 (overrides `bind` in the configuration).
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<String>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document (the source of openapi/openapi.json).
+    Openapi,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Openapi => {
+            print!("{}", api::openapi::document_json());
+            Ok(())
+        }
+        Command::Migrate => {
+            let settings = load_settings(&cli.config, &cli.database)?;
+            let url = database_url(&settings)?;
+            let mut conn = url.connect()?;
+            let applied = db::run_migrations(&mut conn)?;
+            eprintln!(
+                "{}: {} migration(s) applied{}",
+                url,
+                applied.len(),
+                if applied.is_empty() {
+                    " (up to date)"
+                } else {
+                    ""
+                }
+            );
+            Ok(())
+        }
+        Command::Serve { bind } => {
+            let settings = load_settings(&cli.config, &cli.database)?;
+            serve(settings, bind)
+        }
+    }
+}
+
+fn load_settings(config: &Option<PathBuf>, database: &Option<String>) -> anyhow::Result<Settings> {
+    let mut settings = Settings::load(config.as_deref(), std::env::vars())?;
+    if let Some(url) = database {
+        settings.database_url = url.clone();
+    }
+    register::telemetry::init(settings.log_format, &settings.log_level);
+    Ok(settings)
+}
+
+fn database_url(settings: &Settings) -> anyhow::Result<DatabaseUrl> {
+    Ok(settings.database_url.parse()?)
+}
+
+fn serve(settings: Settings, bind: Option<String>) -> anyhow::Result<()> {
+    let url = database_url(&settings)?;
+    let mut conn = url.connect()?;
+    let applied = db::run_migrations(&mut conn)?;
+    tracing::info!(database = %url, migrations_applied = applied.len(), "database ready");
+    drop(conn);
+    let pool = url.pool(settings.database_pool_size)?;
+    let bind = bind.unwrap_or(settings.bind);
+    let state = api::AppState {
+        pool,
+        backend: url.backend(),
+    };
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    actix_web::rt::System::new().block_on(async move {
+        let app = api::Application::build(&bind, state, workers)
+            .with_context(|| format!("cannot listen on {bind}"))?;
+        tracing::info!(
+            "ocreg {} serving on http://{}:{} (docs at /docs/)",
+            env!("CARGO_PKG_VERSION"),
+            bind.rsplit_once(':')
+                .map_or(bind.as_str(), |(host, _)| host),
+            app.port()
+        );
+        app.run_until_stopped().await?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}

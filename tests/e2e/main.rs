@@ -1,0 +1,10 @@
+//! End-to-end tests: the API over real HTTP on 127.0.0.1 and the `ocreg` binary, against a
+//! fresh database per test on the backend `TEST_DATABASE_URL` selects (SQLite by default).
+//! One test binary, so the workspace links it once.
+
+mod cli;
+mod docs;
+mod health;
+mod migrations;
+mod openapi;
+mod support;
