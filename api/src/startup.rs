@@ -48,6 +48,9 @@ impl Application {
                 )
                 .default_service(web::to(error::not_found))
                 .wrap(middleware::Compress::default())
+                // One access-log line per request (through the `log` bridge into tracing),
+                // inside the span that carries the request id.
+                .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms"))
                 .wrap(TracingLogger::default())
         })
         .listen(listener)?

@@ -1,12 +1,14 @@
 //! The shared register: configuration, storage (SQLite or PostgreSQL behind one diesel
 //! connection type), schema and migrations, telemetry. `api` and `sync` build on it.
 
+pub mod audit;
 pub mod config;
 pub mod db;
 pub mod schema;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tokens;
 
 pub use config::Settings;
 pub use db::{Backend, DatabaseUrl, DbConnection, DbPool};

@@ -6,5 +6,7 @@ mod cli;
 mod docs;
 mod health;
 mod migrations;
+mod ocds_cli;
 mod openapi;
 mod support;
+mod tokens;
