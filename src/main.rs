@@ -127,11 +127,8 @@ fn serve(settings: Settings, bind: Option<String>) -> anyhow::Result<()> {
     tracing::info!(database = %url, migrations_applied = applied.len(), "database ready");
     drop(conn);
     let pool = url.pool(settings.database_pool_size)?;
-    let bind = bind.unwrap_or(settings.bind);
-    let state = api::AppState {
-        pool,
-        backend: url.backend(),
-    };
+    let bind = bind.unwrap_or_else(|| settings.bind.clone());
+    let state = api::AppState::from_settings(pool, url.backend(), &settings);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     actix_web::rt::System::new().block_on(async move {
         let app = api::Application::build(&bind, state, workers)

@@ -1,8 +1,10 @@
 //! The HTTP API: actix-web handlers over the `register`, documented with utoipa.
 //! Handlers read and write through `register`; they never write SQL themselves.
 
+pub mod auth;
 pub mod error;
 pub mod openapi;
+pub mod packages;
 pub mod routes;
 pub mod startup;
 

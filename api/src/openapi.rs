@@ -2,7 +2,10 @@
 //! prints it and `openapi/openapi.json` is a committed copy that a test keeps in step.
 
 use actix_web::App;
-use utoipa::OpenApi;
+use utoipa::{
+    Modify, OpenApi,
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+};
 use utoipa_actix_web::AppExt;
 
 use crate::routes;
@@ -18,11 +21,34 @@ Reads are public; writes need a bearer token scoped to the publishing organisati
         license(name = "Data: Open Government Licence v3.0", url = "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"),
     ),
     tags(
+        (name = "publishing", description = "Partner agencies publish releases with a bearer token scoped to their organisations"),
+        (name = "ocds", description = "OCDS 1.1 releases and records (packages carry publisher, licence and version)"),
         (name = "meta", description = "Service health and this documentation"),
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
+    modifiers(&BearerAuth),
 )]
 pub struct ApiDoc;
+
+/// Declares the bearer-token scheme that write operations name in their `security`.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A token from `ocreg token create --org <org-id>`, scoped to the organisations it may publish for",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The complete document, built from the same route table the server uses.
 pub fn document() -> utoipa::openapi::OpenApi {

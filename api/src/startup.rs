@@ -10,13 +10,33 @@ use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use crate::{error, openapi::ApiDoc, routes};
+use crate::{error, openapi::ApiDoc, packages::Publisher, routes};
 
 /// Shared by every handler.
 #[derive(Clone)]
 pub struct AppState {
     pub pool: DbPool,
     pub backend: Backend,
+    /// Named in every OCDS package served.
+    pub publisher: Publisher,
+    /// Largest request body accepted (413 beyond).
+    pub max_body_bytes: usize,
+}
+
+impl AppState {
+    /// State with the default publisher and limits of [`register::Settings`].
+    pub fn new(pool: DbPool, backend: Backend) -> Self {
+        Self::from_settings(pool, backend, &register::Settings::default())
+    }
+
+    pub fn from_settings(pool: DbPool, backend: Backend, settings: &register::Settings) -> Self {
+        Self {
+            pool,
+            backend,
+            publisher: Publisher::new(settings.publisher_name.clone(), &settings.public_url),
+            max_body_bytes: settings.max_body_bytes,
+        }
+    }
 }
 
 pub struct Application {

@@ -33,6 +33,13 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Default log filter (a `tracing` env-filter); `RUST_LOG` overrides it.
     pub log_level: String,
+    /// The address people and programs reach this register at; package `uri`s and links are
+    /// built from it.
+    pub public_url: String,
+    /// The publisher named in every OCDS package this register serves.
+    pub publisher_name: String,
+    /// Largest request body accepted, in bytes (publishing): larger requests get 413.
+    pub max_body_bytes: usize,
 }
 
 impl Default for Settings {
@@ -43,6 +50,9 @@ impl Default for Settings {
             bind: "127.0.0.1:8080".to_owned(),
             log_format: LogFormat::Pretty,
             log_level: "info".to_owned(),
+            public_url: "http://127.0.0.1:8080".to_owned(),
+            publisher_name: "ocreg open commissioning register".to_owned(),
+            max_body_bytes: 10 * 1024 * 1024,
         }
     }
 }

@@ -4,7 +4,9 @@
 pub mod audit;
 pub mod config;
 pub mod db;
+pub mod releases;
 pub mod schema;
+pub mod summary;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -8,5 +8,6 @@ mod health;
 mod migrations;
 mod ocds_cli;
 mod openapi;
+mod publish;
 mod support;
 mod tokens;

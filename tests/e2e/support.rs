@@ -29,8 +29,13 @@ impl TestApp {
 
     /// Spawns the app over any pool (for example one whose database is unreachable).
     pub fn spawn_with_pool(pool: DbPool, backend: register::Backend, db: Option<TestDb>) -> Self {
-        let app = Application::build("127.0.0.1:0", AppState { pool, backend }, 1)
-            .expect("bind a free port on 127.0.0.1");
+        Self::spawn_with_state(AppState::new(pool, backend), db)
+    }
+
+    /// Spawns the app with hand-made state (limits, publisher).
+    pub fn spawn_with_state(state: AppState, db: Option<TestDb>) -> Self {
+        let app =
+            Application::build("127.0.0.1:0", state, 1).expect("bind a free port on 127.0.0.1");
         let address = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
         Self {

@@ -1,11 +1,17 @@
 //! The route table: one module per resource.
 
 pub mod health;
+pub mod records;
+pub mod releases;
 
-use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::{scope, service_config::ServiceConfig};
 
 /// Registers every documented route; used both by the server and to build the OpenAPI
 /// document, so the two cannot disagree.
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(health::health);
+    cfg.service(health::health).service(
+        scope::scope("/api/v1")
+            .service(releases::publish)
+            .service(records::get_record),
+    );
 }

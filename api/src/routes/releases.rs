@@ -1,0 +1,318 @@
+//! Publishing releases: `POST /api/v1/releases`.
+
+use actix_web::{HttpRequest, HttpResponse, http::header, post, web};
+use diesel::Connection;
+use futures_util::StreamExt;
+use ocds::validate::Schema;
+use register::{
+    audit::{self, NewAuditEntry},
+    releases::{self, Outcome, StoreError, Stored},
+    summary,
+    tokens::Authenticated,
+};
+use serde::Serialize;
+use serde_json::{Value, json};
+use tracing_actix_web::RequestId;
+use utoipa::ToSchema;
+
+use crate::{
+    auth,
+    error::{ApiError, FieldError, Problem},
+    startup::AppState,
+};
+
+/// What a publish request stored.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "releases": [{"ocid": "ocds-b5fd17-0001", "id": "0001-tender-1", "status": "created"}],
+    "warnings": [{"pointer": "/releases/0/tender/lots", "message": "additional field not in the schema"}]
+}))]
+pub struct PublishResponse {
+    /// Each release of the request, in order, with `created` or `unchanged` (already stored
+    /// with the same content).
+    #[schema(value_type = Vec<Object>)]
+    pub releases: Vec<Stored>,
+    /// Things worth a look that do not stop publication (additional fields, codes outside
+    /// open codelists).
+    pub warnings: Vec<FieldError>,
+}
+
+/// Roles whose organisation may publish a release: the token must hold one of them.
+const PUBLISHING_ROLES: [&str; 3] = ["buyer", "procuringEntity", "funder"];
+
+/// Publish one release or a release package.
+///
+/// The body is validated against OCDS 1.1.5; every release must name, as buyer or as a party
+/// with role buyer, procuringEntity or funder, an organisation the token may publish for.
+/// Releases are stored and each touched record is recompiled in one transaction, audited
+/// with the request id. Re-sending a stored release unchanged is accepted (status
+/// `unchanged`); the same id with other content is a conflict.
+#[utoipa::path(
+    tag = "publishing",
+    request_body(
+        content = Object,
+        content_type = "application/json",
+        description = "An OCDS release, or a release package (`{\"releases\": [...], ...}`)",
+        example = json!({
+            "ocid": "ocds-b5fd17-0001",
+            "id": "0001-tender-1",
+            "date": "2026-11-01T09:00:00Z",
+            "tag": ["tender"],
+            "initiationType": "tender",
+            "buyer": {"id": "GB-LAE-MAN", "name": "Manchester City Council"},
+            "parties": [{"id": "GB-LAE-MAN", "name": "Manchester City Council", "roles": ["buyer"]}],
+            "tender": {"id": "0001", "title": "Family support service", "status": "active"}
+        })
+    ),
+    responses(
+        (status = 201, description = "Stored (at least one release was new)", body = PublishResponse),
+        (status = 200, description = "Every release was already stored with the same content", body = PublishResponse),
+        (status = 400, description = "The body is not JSON (the detail gives line and column)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No token, or an unknown or revoked one", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A release names no organisation the token may publish for", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A release id is already stored with different content", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than the limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid OCDS: `errors` lists each problem with a JSON pointer", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/releases")]
+pub async fn publish(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    request_id: RequestId,
+) -> Result<HttpResponse, ApiError> {
+    check_content_type(&req)?;
+    let caller = auth::require_token(&req, &state).await?;
+    let body = read_body(&req, payload, state.max_body_bytes).await?;
+    let document: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+    let incoming = releases_of(document_checked(&document)?, &document);
+
+    let report = Schema::core().validate(&document);
+    if !report.is_valid() {
+        return Err(ApiError::Unprocessable {
+            detail: format!("{} OCDS validation error(s)", report.errors.len()),
+            errors: to_field_errors(report.errors),
+        });
+    }
+    let mut publisher_org = None;
+    for (release, pointer) in &incoming {
+        let org = permitted_org(&caller, release, pointer)?;
+        publisher_org.get_or_insert(org);
+    }
+
+    let pool = state.pool.clone();
+    let actor = caller.actor();
+    let request_id = request_id.to_string();
+    let stored = web::block(move || -> Result<Vec<Stored>, ApiError> {
+        let mut conn = pool.get()?;
+        conn.transaction(|conn| {
+            let stored = releases::store(conn, &incoming, "api", publisher_org.as_deref())?;
+            audit::record(
+                conn,
+                NewAuditEntry {
+                    actor,
+                    action: "release.publish".to_owned(),
+                    subject_ids: stored.iter().map(|s| format!("{}/{}", s.ocid, s.id)).collect(),
+                    request_id: Some(request_id),
+                    detail: Some(json!({
+                        "created": stored.iter().filter(|s| s.status == Outcome::Created).count(),
+                        "unchanged": stored.iter().filter(|s| s.status == Outcome::Unchanged).count(),
+                    })),
+                },
+            )?;
+            Ok::<_, StoreError>(stored)
+        })
+        .map_err(store_error)
+    })
+    .await??;
+
+    let created = stored.iter().any(|s| s.status == Outcome::Created);
+    let response = PublishResponse {
+        releases: stored,
+        warnings: to_field_errors(report.warnings),
+    };
+    Ok(if created {
+        HttpResponse::Created().json(response)
+    } else {
+        HttpResponse::Ok().json(response)
+    })
+}
+
+fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if essence == "application/json" || essence.ends_with("+json") {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType(format!(
+            "send the release or release package as application/json (got {})",
+            if content_type.is_empty() {
+                "no Content-Type"
+            } else {
+                content_type
+            }
+        )))
+    }
+}
+
+/// Reads the body, refusing more than `limit` bytes without buffering them.
+async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<Vec<u8>, ApiError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::PayloadTooLarge(limit));
+    }
+    let mut body = Vec::with_capacity(declared.unwrap_or(0));
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::BadRequest(format!("cannot read the body: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Whether the document is a release package (true) or a single release (false).
+fn document_checked(document: &Value) -> Result<bool, ApiError> {
+    let unprocessable = |message: &str| ApiError::Unprocessable {
+        detail: message.to_owned(),
+        errors: vec![FieldError {
+            pointer: String::new(),
+            message: message.to_owned(),
+        }],
+    };
+    match document {
+        Value::Object(map) if map.contains_key("releases") => {
+            if map["releases"].as_array().is_some_and(|a| !a.is_empty()) {
+                Ok(true)
+            } else {
+                Err(unprocessable(
+                    "`releases` must be a non-empty array of releases",
+                ))
+            }
+        }
+        Value::Object(_) => Ok(false),
+        _ => Err(unprocessable(
+            "expected a release (an object) or a release package (an object with `releases`)",
+        )),
+    }
+}
+
+/// Each release of the document with its JSON pointer.
+fn releases_of(is_package: bool, document: &Value) -> Vec<(Value, String)> {
+    if is_package {
+        document["releases"]
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .enumerate()
+                    .map(|(i, r)| (r.clone(), format!("/releases/{i}")))
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        vec![(document.clone(), String::new())]
+    }
+}
+
+/// The organisation (buyer, procuring entity or funder) on whose behalf the caller may
+/// publish `release`, or 403 naming what the release names.
+fn permitted_org(
+    caller: &Authenticated,
+    release: &Value,
+    pointer: &str,
+) -> Result<String, ApiError> {
+    let mut named = Vec::new();
+    if let Some(buyer) = release.get("buyer").and_then(summary::org_id) {
+        named.push(("buyer", buyer));
+    }
+    for party in release
+        .get("parties")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let roles = party.get("roles").and_then(Value::as_array);
+        for role in PUBLISHING_ROLES {
+            if roles.is_some_and(|r| r.iter().any(|v| v == role))
+                && let Some(org) = summary::org_id(party)
+            {
+                named.push((role, org));
+            }
+        }
+    }
+    if let Some((_, org)) = named.iter().find(|(_, org)| caller.may_publish_for(org)) {
+        return Ok(org.clone());
+    }
+    let location = if pointer.is_empty() {
+        "the release"
+    } else {
+        pointer
+    };
+    let ocid = release.get("ocid").and_then(Value::as_str).unwrap_or("?");
+    let allowed = caller.org_ids.join(", ");
+    Err(ApiError::Forbidden(if named.is_empty() {
+        format!(
+            "{location} (ocid {ocid}) names no buyer, procuring entity or funder; this token publishes for {allowed}"
+        )
+    } else {
+        let names: Vec<String> = named
+            .iter()
+            .map(|(role, org)| format!("{role} {org}"))
+            .collect();
+        format!(
+            "{location} (ocid {ocid}) names {}; this token may publish only for {allowed}",
+            names.join(", ")
+        )
+    }))
+}
+
+fn to_field_errors(issues: Vec<ocds::validate::Issue>) -> Vec<FieldError> {
+    issues
+        .into_iter()
+        .map(|i| FieldError {
+            pointer: i.pointer,
+            message: i.message,
+        })
+        .collect()
+}
+
+fn store_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Conflict { .. } => ApiError::Conflict(e.to_string()),
+        StoreError::Invalid { pointer, message } => ApiError::Unprocessable {
+            detail: message.clone(),
+            errors: vec![FieldError { pointer, message }],
+        },
+        StoreError::Merge { .. } => ApiError::Unprocessable {
+            detail: e.to_string(),
+            errors: vec![FieldError {
+                pointer: String::new(),
+                message: e.to_string(),
+            }],
+        },
+        other => ApiError::Internal(other.to_string()),
+    }
+}
