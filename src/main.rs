@@ -34,6 +34,9 @@ enum Command {
         /// Address to listen on, e.g. 127.0.0.1:8080 (overrides `bind` in the configuration).
         #[arg(long, value_name = "ADDR")]
         bind: Option<String>,
+        /// Do not load the demo data into a database that has no releases.
+        #[arg(long)]
+        no_demo: bool,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -44,6 +47,9 @@ enum Command {
     Compile(commands::compile::CompileArgs),
     /// Check OCDS releases or packages against the 1.1.5 schema; exits 1 when invalid.
     Validate(commands::validate::ValidateArgs),
+    /// Load releases (packages, records' embedded releases, arrays, JSON Lines) into the
+    /// register, in batches; exits 1 if any release was rejected (runs pending migrations first).
+    Import(commands::import::ImportArgs),
     /// Manage the API tokens partner agencies publish with (runs pending migrations first).
     Token {
         #[command(subcommand)]
@@ -99,10 +105,17 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             commands::token::run(command, &mut conn)?;
             Ok(true)
         }
-        Command::Serve { bind } => {
+        Command::Serve { bind, no_demo } => {
             let settings = load_settings(&cli.config, &cli.database)?;
-            serve(settings, bind)?;
+            serve(settings, bind, no_demo)?;
             Ok(true)
+        }
+        Command::Import(args) => {
+            let settings = load_settings(&cli.config, &cli.database)?;
+            let url = database_url(&settings)?;
+            let mut conn = url.connect()?;
+            db::run_migrations(&mut conn)?;
+            Ok(commands::import::run(args, &mut conn)?.clean())
         }
     }
 }
@@ -120,11 +133,20 @@ fn database_url(settings: &Settings) -> anyhow::Result<DatabaseUrl> {
     Ok(settings.database_url.parse()?)
 }
 
-fn serve(settings: Settings, bind: Option<String>) -> anyhow::Result<()> {
+fn serve(settings: Settings, bind: Option<String>, no_demo: bool) -> anyhow::Result<()> {
     let url = database_url(&settings)?;
     let mut conn = url.connect()?;
     let applied = db::run_migrations(&mut conn)?;
     tracing::info!(database = %url, migrations_applied = applied.len(), "database ready");
+    if !no_demo && register::releases::count(&mut conn)? == 0 {
+        let demo = commands::demo::load(&mut conn).context("cannot load the demo data")?;
+        tracing::info!(
+            "the database had no releases: loaded the demo data ({} releases, {} records); \
+             start with --no-demo to keep it empty",
+            demo.created,
+            demo.ocids
+        );
+    }
     drop(conn);
     let pool = url.pool(settings.database_pool_size)?;
     let bind = bind.unwrap_or_else(|| settings.bind.clone());

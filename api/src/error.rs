@@ -48,6 +48,11 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{detail}")]
+    Ambiguous {
+        detail: String,
+        candidates: Vec<String>,
+    },
     #[error("the request body is larger than the {0} byte limit")]
     PayloadTooLarge(usize),
     #[error("{0}")]
@@ -57,6 +62,10 @@ pub enum ApiError {
         detail: String,
         errors: Vec<FieldError>,
     },
+    /// The client's rate limit is used up; it may try again after this many seconds (at
+    /// least 1), sent as `Retry-After`.
+    #[error("too many requests from this client: retry after {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
     #[error("the database does not answer: {0}")]
     Unavailable(String),
     #[error("internal error")]
@@ -73,6 +82,13 @@ impl ApiError {
             detail: Some(self.to_string()),
             errors: match self {
                 Self::Unprocessable { errors, .. } => errors.clone(),
+                Self::Ambiguous { candidates, .. } => candidates
+                    .iter()
+                    .map(|c| FieldError {
+                        pointer: String::new(),
+                        message: format!("matches {c}"),
+                    })
+                    .collect(),
                 _ => Vec::new(),
             },
         }
@@ -87,9 +103,11 @@ impl ResponseError for ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Ambiguous { .. } => StatusCode::MULTIPLE_CHOICES,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -103,6 +121,9 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         if matches!(self, Self::Unauthorized(_)) {
             response.insert_header(("WWW-Authenticate", "Bearer realm=\"ocreg\""));
+        }
+        if let Self::TooManyRequests { retry_after_secs } = self {
+            response.insert_header(("Retry-After", (*retry_after_secs).max(1)));
         }
         response.content_type(PROBLEM_JSON).json(self.problem())
     }

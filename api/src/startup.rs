@@ -10,7 +10,17 @@ use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use crate::{error, openapi::ApiDoc, packages::Publisher, routes};
+use crate::{
+    error,
+    middleware::{
+        cors::Cors,
+        etag::{ETag, WeakenWhenEncoded},
+        rate_limit::RateLimit,
+    },
+    openapi::ApiDoc,
+    packages::Publisher,
+    routes,
+};
 
 /// Shared by every handler.
 #[derive(Clone)]
@@ -21,6 +31,10 @@ pub struct AppState {
     pub publisher: Publisher,
     /// Largest request body accepted (413 beyond).
     pub max_body_bytes: usize,
+    /// Requests per second each client IP may sustain; 0 turns rate limiting off.
+    pub rate_limit_per_second: u32,
+    /// Requests a client IP may send at once above that rate; 0 turns rate limiting off.
+    pub rate_limit_burst: u32,
 }
 
 impl AppState {
@@ -35,6 +49,8 @@ impl AppState {
             backend,
             publisher: Publisher::new(settings.publisher_name.clone(), &settings.public_url),
             max_body_bytes: settings.max_body_bytes,
+            rate_limit_per_second: settings.rate_limit_per_second,
+            rate_limit_burst: settings.rate_limit_burst,
         }
     }
 }
@@ -50,12 +66,18 @@ impl Application {
     pub fn build(address: &str, state: AppState, workers: usize) -> std::io::Result<Self> {
         let listener = TcpListener::bind(address)?;
         let port = listener.local_addr()?.port();
+        // One table of clients shared by every worker.
+        let rate_limit = RateLimit::new(state.rate_limit_per_second, state.rate_limit_burst);
         let state = web::Data::new(state);
         let server = actix_web::HttpServer::new(move || {
             let (app, api) = App::new()
                 .into_utoipa_app()
                 .openapi(ApiDoc::openapi())
                 .app_data(state.clone())
+                // Bad query parameters (unknown names, wrong types) answer problem+json too.
+                .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                    error::ApiError::BadRequest(format!("query parameters: {err}")).into()
+                }))
                 .configure(routes::configure)
                 .split_for_parts();
             app.service(web::redirect("/docs", "/docs/"))
@@ -67,7 +89,15 @@ impl Application {
                         .config(Config::new(["/openapi.json"]).validator_url("none")),
                 )
                 .default_service(web::to(error::not_found))
+                // Innermost first. The ETag is taken from the identity body, inside Compress;
+                // compressed answers then get it as a weak tag.
+                .wrap(ETag)
                 .wrap(middleware::Compress::default())
+                .wrap(WeakenWhenEncoded)
+                // Refused before any handler runs; /health is exempt.
+                .wrap(rate_limit.clone())
+                // Outside the limiter, so a 429 to a read carries the CORS grant too.
+                .wrap(Cors)
                 // One access-log line per request (through the `log` bridge into tracing),
                 // inside the span that carries the request id.
                 .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms"))

@@ -33,13 +33,20 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Default log filter (a `tracing` env-filter); `RUST_LOG` overrides it.
     pub log_level: String,
-    /// The address people and programs reach this register at; package `uri`s and links are
-    /// built from it.
+    /// The address people and programs reach this register at (e.g.
+    /// `https://register.example.org`); package `uri`s and links are built from it. Empty:
+    /// taken from each request's scheme and Host header.
     pub public_url: String,
     /// The publisher named in every OCDS package this register serves.
     pub publisher_name: String,
     /// Largest request body accepted, in bytes (publishing): larger requests get 413.
     pub max_body_bytes: usize,
+    /// Requests per second each client (peer IP address) may sustain on the API; 0 turns rate
+    /// limiting off. `/health` is never limited.
+    pub rate_limit_per_second: u32,
+    /// Requests a client may send at once above the sustained rate (the token bucket's size);
+    /// 0 turns rate limiting off.
+    pub rate_limit_burst: u32,
 }
 
 impl Default for Settings {
@@ -50,9 +57,11 @@ impl Default for Settings {
             bind: "127.0.0.1:8080".to_owned(),
             log_format: LogFormat::Pretty,
             log_level: "info".to_owned(),
-            public_url: "http://127.0.0.1:8080".to_owned(),
+            public_url: String::new(),
             publisher_name: "ocreg open commissioning register".to_owned(),
             max_body_bytes: 10 * 1024 * 1024,
+            rate_limit_per_second: 50,
+            rate_limit_burst: 100,
         }
     }
 }
@@ -234,6 +243,24 @@ mod tests {
         assert_eq!(s.database_url, "sqlite://x.db");
         assert_eq!(s.bind, "0.0.0.0:9000");
         assert_eq!(s.database_pool_size, 3);
+    }
+
+    #[test]
+    fn rate_limit_defaults_and_env_override() {
+        let defaults = Settings::default();
+        assert_eq!(
+            (defaults.rate_limit_per_second, defaults.rate_limit_burst),
+            (50, 100)
+        );
+        let s = Settings::load(
+            None,
+            env(&[
+                ("OCREG_RATE_LIMIT_PER_SECOND", "0"),
+                ("OCREG_RATE_LIMIT_BURST", "5000"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!((s.rate_limit_per_second, s.rate_limit_burst), (0, 5000));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod config;
 pub mod db;
+pub mod organisations;
 pub mod releases;
 pub mod schema;
 pub mod summary;
@@ -11,6 +12,7 @@ pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tokens;
+pub mod views;
 
 pub use config::Settings;
 pub use db::{Backend, DatabaseUrl, DbConnection, DbPool};

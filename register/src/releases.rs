@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::{
     audit::{json_array, now},
     db::DbConnection,
-    schema::{records, releases},
+    schema::{records, records_fts, releases},
     summary::{self, RecordSummary},
 };
 
@@ -218,6 +218,20 @@ pub fn recompile(conn: &mut DbConnection, ocid: &str) -> Result<(), StoreError> 
             .values((records::ocid.eq(ocid), columns))
             .execute(conn)?;
     }
+    let record_id: i64 = records::table
+        .filter(records::ocid.eq(ocid))
+        .select(records::id)
+        .first(conn)?;
+    crate::organisations::upsert_parties(conn, &compiled)?;
+    // Replace the record's search text: delete-then-insert works alike on an FTS5 table and a
+    // plain one.
+    diesel::delete(records_fts::table.filter(records_fts::rowid.eq(record_id))).execute(conn)?;
+    diesel::insert_into(records_fts::table)
+        .values((
+            records_fts::rowid.eq(record_id),
+            records_fts::body.eq(summary::search_text(&compiled)),
+        ))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -268,4 +282,364 @@ pub fn get_record(
         compiled_release: serde_json::from_str(&compiled).map_err(corrupt)?,
         versioned_release,
     }))
+}
+
+/// A page of stored releases in the order received (the change feed): filtered by the
+/// record filters of `filters`, an `ocid`, and `received_since`; after release row `after`.
+pub fn list(
+    conn: &mut DbConnection,
+    filters: &crate::views::Filters,
+    ocid: Option<&str>,
+    received_since: Option<chrono::NaiveDateTime>,
+    limit: u32,
+    after: Option<i64>,
+) -> Result<(Vec<Value>, Option<i64>), StoreError> {
+    let limit = limit.clamp(1, crate::views::MAX_LIMIT);
+    let backend = conn.backend();
+    let mut query = crate::apply_record_filters!(
+        releases::table
+            .inner_join(records::table.on(records::ocid.eq(releases::ocid)))
+            .into_boxed::<crate::db::MultiBackend>(),
+        crate::views::View::Records,
+        filters,
+        backend
+    )
+    .order(releases::id.asc());
+    if let Some(ocid) = ocid {
+        query = query.filter(releases::ocid.eq(ocid.to_owned()));
+    }
+    if let Some(since) = received_since {
+        query = query.filter(releases::received_at.ge(since));
+    }
+    if let Some(after) = after {
+        query = query.filter(releases::id.gt(after));
+    }
+    let mut rows: Vec<(i64, String)> = query
+        .select((releases::id, releases::body))
+        .limit(i64::from(limit) + 1)
+        .load(conn)?;
+    let next = if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last().map(|(id, _)| *id)
+    } else {
+        None
+    };
+    let releases = rows
+        .into_iter()
+        .map(|(_, body)| {
+            serde_json::from_str(&body).map_err(|source| StoreError::Corrupt {
+                ocid: String::new(),
+                source,
+            })
+        })
+        .collect::<Result<Vec<Value>, _>>()?;
+    Ok((releases, next))
+}
+
+/// For each of `ocids`, its releases as OCDS linked releases (url, date, tag), in the order
+/// received; `url_of(ocid, id)` builds the link.
+pub fn linked_releases(
+    conn: &mut DbConnection,
+    ocids: &[String],
+    url_of: impl Fn(&str, &str) -> String,
+) -> Result<std::collections::HashMap<String, Vec<Value>>, StoreError> {
+    let rows: Vec<(String, String, Option<String>, String)> = releases::table
+        .filter(releases::ocid.eq_any(ocids))
+        .order(releases::id.asc())
+        .select((
+            releases::ocid,
+            releases::release_id,
+            releases::release_date,
+            releases::body,
+        ))
+        .load(conn)?;
+    let mut linked: std::collections::HashMap<String, Vec<Value>> = Default::default();
+    for (ocid, id, date, body) in rows {
+        let tag = serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|r| r.get("tag").cloned())
+            .unwrap_or(Value::Array(Vec::new()));
+        let entry = serde_json::json!({"url": url_of(&ocid, &id), "date": date, "tag": tag});
+        linked.entry(ocid).or_default().push(entry);
+    }
+    Ok(linked)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bulk loading: `ocreg import` and the demo register.
+
+/// Releases per `eq_any` lookup and per multi-row insert: far below SQLite's 32,766 and
+/// PostgreSQL's 65,535 bound parameters.
+const BULK_CHUNK: usize = 500;
+
+/// A release ready for [`store_batch`]: its identity, the text stored and that text's hash.
+/// Making one needs no database, so a bulk loader prepares releases on another thread.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub ocid: String,
+    pub id: String,
+    date: Option<String>,
+    body: String,
+    hash: String,
+}
+
+impl Prepared {
+    /// Checks the release's identity (errors point at `/ocid` or `/id`) and serialises it as
+    /// [`store`] would.
+    pub fn new(release: &Value) -> Result<Self, StoreError> {
+        let (ocid, id) = identity(release, "")?;
+        let body = serde_json::to_string(release).map_err(|source| StoreError::Corrupt {
+            ocid: ocid.clone(),
+            source,
+        })?;
+        let hash = content_hash(&body);
+        Ok(Self {
+            ocid,
+            id,
+            date: release
+                .get("date")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            body,
+            hash,
+        })
+    }
+}
+
+/// Why [`store_batch`] left a release out. The rest of the batch is stored regardless.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    /// The same (ocid, id) is already stored, or came earlier in the input, with other content.
+    #[error(
+        "release {id} of {ocid} already exists with different content; releases are immutable: publish a correction as a new release with a new id"
+    )]
+    Conflict { ocid: String, id: String },
+    /// The ocid's releases, this one included, cannot be merged into a record (or a stored
+    /// release of it is unreadable); none of the batch's new releases of the ocid is kept.
+    #[error("{0}")]
+    Unmergeable(String),
+}
+
+/// What [`store_batch`] did.
+#[derive(Debug, Clone, Default)]
+pub struct BatchOutcome {
+    /// One entry per release of the batch, in order.
+    pub results: Vec<Result<Outcome, Rejection>>,
+    /// The ocids whose records were recompiled (each once), in order of first appearance.
+    pub recompiled: Vec<String>,
+}
+
+impl BatchOutcome {
+    pub fn count(&self, outcome: Outcome) -> usize {
+        self.results
+            .iter()
+            .filter(|r| r.as_ref() == Ok(&outcome))
+            .count()
+    }
+
+    pub fn rejected(&self) -> usize {
+        self.results.iter().filter(|r| r.is_err()).count()
+    }
+}
+
+/// Stores a batch of releases for a bulk load and recompiles each touched record once,
+/// however many of the batch's releases it has. Unlike [`store`], a release that conflicts
+/// with a stored one (or with an earlier one of the batch), or whose ocid no longer merges,
+/// costs only itself (and, for a merge failure, the batch's other new releases of that ocid):
+/// it is reported in [`BatchOutcome::results`] and the rest is stored. Run it inside the
+/// caller's transaction; an `Err` (a database error) means the caller must roll back.
+pub fn store_batch(
+    conn: &mut DbConnection,
+    batch: &[Prepared],
+    source: &str,
+    publisher_org_id: Option<&str>,
+) -> Result<BatchOutcome, StoreError> {
+    use std::collections::HashMap;
+
+    // What is stored already under the batch's ocids: one query per chunk of ocids.
+    let mut ocids: Vec<&str> = batch.iter().map(|p| p.ocid.as_str()).collect();
+    ocids.sort_unstable();
+    ocids.dedup();
+    let mut stored: HashMap<(String, String), String> = HashMap::new();
+    for chunk in ocids.chunks(BULK_CHUNK) {
+        let rows: Vec<(String, String, String)> = releases::table
+            .filter(releases::ocid.eq_any(chunk))
+            .select((releases::ocid, releases::release_id, releases::content_hash))
+            .load(conn)?;
+        stored.extend(rows.into_iter().map(|(o, i, h)| ((o, i), h)));
+    }
+
+    // Classify each release against the store and against the batch's earlier ones.
+    let mut results = Vec::with_capacity(batch.len());
+    // Whether a result depends on a release new in this batch (dropped if its ocid fails).
+    let mut new_here = Vec::with_capacity(batch.len());
+    let mut first_new: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut inserts: Vec<&Prepared> = Vec::new();
+    for (i, p) in batch.iter().enumerate() {
+        let conflict = || Rejection::Conflict {
+            ocid: p.ocid.clone(),
+            id: p.id.clone(),
+        };
+        let (result, is_new) = if let Some(hash) = stored.get(&(p.ocid.clone(), p.id.clone())) {
+            let same = *hash == p.hash || {
+                // The same content serialised with another key order is still the same release.
+                let body: String = releases::table
+                    .filter(releases::ocid.eq(&p.ocid))
+                    .filter(releases::release_id.eq(&p.id))
+                    .select(releases::body)
+                    .first(conn)?;
+                same_content(&p.ocid, &body, &p.body)?
+            };
+            (
+                if same {
+                    Ok(Outcome::Unchanged)
+                } else {
+                    Err(conflict())
+                },
+                false,
+            )
+        } else if let Some(&j) = first_new.get(&(p.ocid.as_str(), p.id.as_str())) {
+            let earlier = &batch[j];
+            let same = earlier.hash == p.hash || same_content(&p.ocid, &earlier.body, &p.body)?;
+            (
+                if same {
+                    Ok(Outcome::Unchanged)
+                } else {
+                    Err(conflict())
+                },
+                true,
+            )
+        } else {
+            first_new.insert((p.ocid.as_str(), p.id.as_str()), i);
+            inserts.push(p);
+            (Ok(Outcome::Created), true)
+        };
+        results.push(result);
+        new_here.push(is_new);
+    }
+
+    insert_many(conn, &inserts, source, publisher_org_id)?;
+
+    // Recompile each touched ocid once. A merge failure drops the batch's new releases of it,
+    // so the record stays what its stored releases make.
+    let mut touched: Vec<&str> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for p in &inserts {
+        if seen.insert(p.ocid.as_str()) {
+            touched.push(p.ocid.as_str());
+        }
+    }
+    let mut recompiled = Vec::with_capacity(touched.len());
+    for ocid in touched {
+        match recompile(conn, ocid) {
+            Ok(()) => recompiled.push(ocid.to_owned()),
+            Err(e @ (StoreError::Merge { .. } | StoreError::Corrupt { .. })) => {
+                let ids: Vec<&str> = inserts
+                    .iter()
+                    .filter(|p| p.ocid == ocid)
+                    .map(|p| p.id.as_str())
+                    .collect();
+                for chunk in ids.chunks(BULK_CHUNK) {
+                    diesel::delete(
+                        releases::table
+                            .filter(releases::ocid.eq(ocid))
+                            .filter(releases::release_id.eq_any(chunk)),
+                    )
+                    .execute(conn)?;
+                }
+                let message = e.to_string();
+                for (i, p) in batch.iter().enumerate() {
+                    if p.ocid == ocid && new_here[i] && results[i].is_ok() {
+                        results[i] = Err(Rejection::Unmergeable(message.clone()));
+                    }
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(BatchOutcome {
+        results,
+        recompiled,
+    })
+}
+
+/// [`store_batch`] in its own transaction, with one audit entry (`release.import`, the
+/// recompiled ocids as subjects) when it stored anything.
+pub fn import_batch(
+    conn: &mut DbConnection,
+    batch: &[Prepared],
+    source: &str,
+    actor: &str,
+) -> Result<BatchOutcome, StoreError> {
+    conn.transaction(|conn| {
+        let outcome = store_batch(conn, batch, source, None)?;
+        if !outcome.recompiled.is_empty() {
+            crate::audit::record(
+                conn,
+                crate::audit::NewAuditEntry {
+                    actor: actor.to_owned(),
+                    action: "release.import".to_owned(),
+                    subject_ids: outcome.recompiled.clone(),
+                    request_id: None,
+                    detail: Some(serde_json::json!({
+                        "source": source,
+                        "created": outcome.count(Outcome::Created),
+                        "unchanged": outcome.count(Outcome::Unchanged),
+                        "rejected": outcome.rejected(),
+                    })),
+                },
+            )?;
+        }
+        Ok(outcome)
+    })
+}
+
+/// How many releases are stored.
+pub fn count(conn: &mut DbConnection) -> Result<i64, StoreError> {
+    Ok(releases::table.count().get_result(conn)?)
+}
+
+/// Whether two release texts hold the same JSON (key order aside).
+fn same_content(ocid: &str, stored: &str, incoming: &str) -> Result<bool, StoreError> {
+    let corrupt = |source| StoreError::Corrupt {
+        ocid: ocid.to_owned(),
+        source,
+    };
+    let a: Value = serde_json::from_str(stored).map_err(corrupt)?;
+    let b: Value = serde_json::from_str(incoming).map_err(corrupt)?;
+    Ok(a == b)
+}
+
+/// Multi-row inserts of new releases. They do not go through the multi-backend connection
+/// (rust-stack.md, pitfall 2), so the query runs on the inner connection.
+fn insert_many(
+    conn: &mut DbConnection,
+    rows: &[&Prepared],
+    source: &str,
+    publisher_org_id: Option<&str>,
+) -> Result<(), StoreError> {
+    let received_at = now();
+    for chunk in rows.chunks(BULK_CHUNK) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|p| {
+                (
+                    releases::ocid.eq(&p.ocid),
+                    releases::release_id.eq(&p.id),
+                    releases::release_date.eq(p.date.as_deref()),
+                    releases::publisher_org_id.eq(publisher_org_id),
+                    releases::source.eq(source),
+                    releases::received_at.eq(received_at),
+                    releases::content_hash.eq(&p.hash),
+                    releases::body.eq(&p.body),
+                )
+            })
+            .collect();
+        let query = diesel::insert_into(releases::table).values(values);
+        match conn {
+            DbConnection::Postgresql(c) => query.execute(c)?,
+            DbConnection::Sqlite(c) => query.execute(c)?,
+        };
+    }
+    Ok(())
 }

@@ -130,6 +130,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The full-text index: an FTS5 virtual table on SQLite, a table with a GIN tsvector
+    /// index on PostgreSQL; `rowid` is the record's id.
+    records_fts (rowid) {
+        rowid -> BigInt,
+        body -> Text,
+    }
+}
+
 diesel::joinable!(sync_runs -> sync_sources (source_id));
 diesel::joinable!(sync_cursors -> sync_sources (source_id));
 diesel::joinable!(raw_payloads -> sync_sources (source_id));
@@ -145,4 +154,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     sync_runs,
     sync_cursors,
     raw_payloads,
+    records_fts,
 );

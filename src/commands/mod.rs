@@ -1,6 +1,8 @@
 //! One module per subcommand that does more than call into a crate.
 
 pub mod compile;
+pub mod demo;
+pub mod import;
 mod progress;
 pub mod token;
 pub mod validate;

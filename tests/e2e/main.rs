@@ -5,9 +5,12 @@
 mod cli;
 mod docs;
 mod health;
+mod http;
+mod import;
 mod migrations;
 mod ocds_cli;
 mod openapi;
 mod publish;
 mod support;
 mod tokens;
+mod views;

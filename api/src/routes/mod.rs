@@ -1,8 +1,10 @@
 //! The route table: one module per resource.
 
 pub mod health;
+pub mod organisations;
 pub mod records;
 pub mod releases;
+pub mod views;
 
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
 
@@ -12,6 +14,14 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::health).service(
         scope::scope("/api/v1")
             .service(releases::publish)
-            .service(records::get_record),
+            .service(releases::list_releases)
+            .service(records::list_records)
+            .service(records::get_record)
+            .service(views::intentions)
+            .service(views::opportunities)
+            .service(views::contracts)
+            .service(views::outcomes)
+            .service(organisations::list)
+            .service(organisations::get),
     );
 }

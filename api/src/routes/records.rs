@@ -1,13 +1,17 @@
 //! OCDS records: `GET /api/v1/records/{ocid}`.
 
-use actix_web::{HttpResponse, get, web};
-use register::releases;
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use register::{
+    releases,
+    views::{self, View},
+};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::IntoParams;
 
 use crate::{
     error::{ApiError, Problem},
+    routes::views::{ViewQuery, next_url, view_error},
     startup::AppState,
 };
 
@@ -30,6 +34,7 @@ pub struct RecordQuery {
 )]
 #[get("/records/{ocid}")]
 pub async fn get_record(
+    req: HttpRequest,
     path: web::Path<String>,
     query: web::Query<RecordQuery>,
     state: web::Data<AppState>,
@@ -53,9 +58,66 @@ pub async fn get_record(
         item.insert("versionedRelease".into(), versioned);
     }
     let package = state.publisher.package(
+        &state.publisher.base_url(&req),
         &format!("/api/v1/records/{ocid}"),
         "records",
         vec![Value::Object(item)],
     );
+    Ok(HttpResponse::Ok().json(package))
+}
+
+/// Compiled records matching the filters, as a record package (newest first; each record's
+/// releases are linked, not embedded: follow the links or the record URL for them).
+#[utoipa::path(
+    tag = "ocds",
+    params(ViewQuery),
+    responses(
+        (status = 200, description = "A record package; `links.next` is the next page", body = Object, content_type = "application/json"),
+        (status = 400, description = "A parameter is not valid", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/records")]
+pub async fn list_records(
+    req: HttpRequest,
+    query: web::Query<ViewQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let filters = query.filters()?;
+    let limit = query.limit()?;
+    let cursor = query.cursor.clone();
+    let pool = state.pool.clone();
+    let base = state.publisher.base_url(&req);
+    let public_url = base.clone();
+    let (page, mut linked) = web::block(move || -> Result<_, ApiError> {
+        let mut conn = pool.get()?;
+        let page = views::page(&mut conn, View::Records, &filters, limit, cursor.as_deref())
+            .map_err(view_error)?;
+        let ocids: Vec<String> = page.rows.iter().map(|r| r.ocid.clone()).collect();
+        let linked = releases::linked_releases(&mut conn, &ocids, |ocid, id| {
+            format!("{public_url}/api/v1/releases?ocid={ocid}#{id}")
+        })
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok((page, linked))
+    })
+    .await??;
+    let mut records = Vec::with_capacity(page.rows.len());
+    for row in page.rows {
+        let compiled: Value = serde_json::from_str(&row.compiled_release)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let mut item = Map::new();
+        item.insert(
+            "releases".into(),
+            Value::Array(linked.remove(&row.ocid).unwrap_or_default()),
+        );
+        item.insert("ocid".into(), Value::String(row.ocid));
+        item.insert("compiledRelease".into(), compiled);
+        records.push(Value::Object(item));
+    }
+    let mut package = state
+        .publisher
+        .package(&base, "/api/v1/records", "records", records);
+    package["links"] = serde_json::json!({
+        "next": page.next.as_deref().map(|c| next_url(&req, &base, c))
+    });
     Ok(HttpResponse::Ok().json(package))
 }

@@ -1,0 +1,405 @@
+//! The register views for people who do not want OCDS: intentions, opportunities, contracts
+//! and outcomes, as `{data, links: {next}}` (or CSV), with the same filters everywhere.
+
+use actix_web::{HttpRequest, HttpResponse, get, http::header, web};
+use register::{
+    summary::parse_ocds_datetime,
+    views::{self, DEFAULT_LIMIT, Filters, MAX_LIMIT, RecordRow, View, ViewError},
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::{
+    error::{ApiError, Problem},
+    startup::AppState,
+};
+
+/// The filters and paging parameters every view (and the OCDS listings) accept.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ViewQuery {
+    /// Full text: every word must occur in the title, descriptions, items or party names.
+    pub q: Option<String>,
+    /// Buyer org-id, e.g. `GB-LAE-MAN`.
+    pub buyer: Option<String>,
+    /// Supplier org-id (an awarded supplier).
+    pub supplier: Option<String>,
+    /// Status at the record's stage (tender, award or contract status).
+    pub status: Option<String>,
+    /// CPV code prefix, e.g. `8531` for welfare services.
+    pub cpv: Option<String>,
+    /// Part of the delivery area (region or locality), case-insensitive.
+    pub area: Option<String>,
+    /// Smallest value (amount in the record's currency).
+    pub value_min: Option<String>,
+    /// Largest value.
+    pub value_max: Option<String>,
+    /// Published on or after (a date `2026-01-31` or an RFC 3339 date-time).
+    pub published_from: Option<String>,
+    pub published_to: Option<String>,
+    /// Tender deadline on or after.
+    pub deadline_from: Option<String>,
+    pub deadline_to: Option<String>,
+    /// Changed in the register on or after (for keeping a copy in sync).
+    pub updated_since: Option<String>,
+    /// Rows per page, 1 to 1000 (default 100).
+    pub limit: Option<String>,
+    /// The `links.next` cursor of the previous page.
+    pub cursor: Option<String>,
+    /// `csv` for comma-separated values (also chosen by `Accept: text/csv`).
+    pub format: Option<String>,
+}
+
+impl ViewQuery {
+    pub fn filters(&self) -> Result<Filters, ApiError> {
+        let date = |name: &str, value: &Option<String>| {
+            value
+                .as_deref()
+                .map(|v| {
+                    parse_ocds_datetime(v.trim()).ok_or_else(|| {
+                        ApiError::BadRequest(format!(
+                            "{name}: '{v}' is not a date (2026-01-31) or RFC 3339 date-time"
+                        ))
+                    })
+                })
+                .transpose()
+        };
+        Ok(Filters {
+            q: self.q.clone(),
+            buyer: self.buyer.clone(),
+            supplier: self.supplier.clone(),
+            status: self.status.clone(),
+            cpv: self.cpv.clone(),
+            area: self.area.clone(),
+            value_min: number("value_min", &self.value_min)?,
+            value_max: number("value_max", &self.value_max)?,
+            published_from: date("published_from", &self.published_from)?,
+            published_to: date("published_to", &self.published_to)?,
+            deadline_from: date("deadline_from", &self.deadline_from)?,
+            deadline_to: date("deadline_to", &self.deadline_to)?,
+            updated_since: date("updated_since", &self.updated_since)?,
+        })
+    }
+
+    pub fn limit(&self) -> Result<u32, ApiError> {
+        let Some(text) = self.limit.as_deref() else {
+            return Ok(DEFAULT_LIMIT);
+        };
+        match text.trim().parse::<u32>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            _ => Err(ApiError::BadRequest(format!(
+                "limit: '{text}' is not a whole number from 1 to {MAX_LIMIT}"
+            ))),
+        }
+    }
+
+    pub fn wants_csv(&self, req: &HttpRequest) -> Result<bool, ApiError> {
+        match self.format.as_deref() {
+            Some("csv") => Ok(true),
+            Some("json") => Ok(false),
+            Some(other) => Err(ApiError::BadRequest(format!(
+                "format: '{other}' is not supported; use json or csv"
+            ))),
+            None => Ok(req
+                .headers()
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|accept| accept.contains("text/csv"))),
+        }
+    }
+}
+
+fn number(name: &str, value: &Option<String>) -> Result<Option<f64>, ApiError> {
+    value
+        .as_deref()
+        .map(|v| {
+            v.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite())
+                .ok_or_else(|| ApiError::BadRequest(format!("{name}: '{v}' is not a number")))
+        })
+        .transpose()
+}
+
+/// One process in a view.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ViewRow {
+    pub ocid: String,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    /// planning, tender, award, contract or implementation.
+    pub stage: Option<String>,
+    pub status: Option<String>,
+    pub buyer: Option<String>,
+    pub suppliers: Vec<String>,
+    pub value_amount: Option<f64>,
+    pub value_currency: Option<String>,
+    pub published: Option<String>,
+    /// Tender deadline (UTC).
+    pub deadline: Option<String>,
+    /// How to respond: the tender's submission method details or method.
+    pub how_to_respond: Option<String>,
+    pub contract_start: Option<String>,
+    pub contract_end: Option<String>,
+    pub cpv: Vec<String>,
+    pub service_category: Option<String>,
+    pub area: Option<String>,
+    pub vcse_suitable: Option<bool>,
+    pub sme_suitable: Option<bool>,
+    pub releases: i32,
+    pub updated: String,
+    /// The OCDS record.
+    pub record_url: String,
+}
+
+/// A page of a view.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ViewPage {
+    pub data: Vec<ViewRow>,
+    pub links: Links,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Links {
+    /// The next page, or null on the last page.
+    pub next: Option<String>,
+}
+
+fn time(t: Option<chrono::NaiveDateTime>) -> Option<String> {
+    t.map(|t| t.and_utc().format("%Y-%m-%dT%H:%M:%SZ").to_string())
+}
+
+fn list(json: &str) -> Vec<String> {
+    serde_json::from_str(json).unwrap_or_default()
+}
+
+fn row(record: RecordRow, public_url: &str) -> ViewRow {
+    let how_to_respond = serde_json::from_str::<Value>(&record.compiled_release)
+        .ok()
+        .and_then(|compiled| {
+            let tender = compiled.get("tender")?;
+            tender
+                .get("submissionMethodDetails")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .or_else(|| {
+                    let methods: Vec<&str> = tender
+                        .get("submissionMethod")?
+                        .as_array()?
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect();
+                    (!methods.is_empty()).then(|| methods.join(", "))
+                })
+        });
+    ViewRow {
+        record_url: format!("{public_url}/api/v1/records/{}", record.ocid),
+        ocid: record.ocid,
+        title: record.title,
+        description: record.description,
+        stage: record.stage,
+        status: record.status,
+        buyer: record.buyer_org_id,
+        suppliers: list(&record.supplier_org_ids),
+        value_amount: record.value_amount,
+        value_currency: record.value_currency,
+        published: time(record.published_at),
+        deadline: time(record.tender_deadline),
+        how_to_respond,
+        contract_start: time(record.contract_start),
+        contract_end: time(record.contract_end),
+        cpv: list(&record.cpv_codes),
+        service_category: record.service_category,
+        area: record.delivery_area,
+        vcse_suitable: record.vcse_suitable,
+        sme_suitable: record.sme_suitable,
+        releases: record.release_count,
+        updated: time(Some(record.updated_at)).unwrap_or_default(),
+    }
+}
+
+const CSV_HEADER: [&str; 22] = [
+    "ocid",
+    "title",
+    "description",
+    "stage",
+    "status",
+    "buyer",
+    "suppliers",
+    "value_amount",
+    "value_currency",
+    "published",
+    "deadline",
+    "how_to_respond",
+    "contract_start",
+    "contract_end",
+    "cpv",
+    "service_category",
+    "area",
+    "vcse_suitable",
+    "sme_suitable",
+    "releases",
+    "updated",
+    "record_url",
+];
+
+fn csv_fields(r: &ViewRow) -> [String; 22] {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    let flag = |v: Option<bool>| v.map(|b| b.to_string()).unwrap_or_default();
+    [
+        r.ocid.clone(),
+        opt(&r.title),
+        opt(&r.description),
+        opt(&r.stage),
+        opt(&r.status),
+        opt(&r.buyer),
+        r.suppliers.join(";"),
+        r.value_amount.map(|v| v.to_string()).unwrap_or_default(),
+        opt(&r.value_currency),
+        opt(&r.published),
+        opt(&r.deadline),
+        opt(&r.how_to_respond),
+        opt(&r.contract_start),
+        opt(&r.contract_end),
+        r.cpv.join(";"),
+        opt(&r.service_category),
+        opt(&r.area),
+        flag(r.vcse_suitable),
+        flag(r.sme_suitable),
+        r.releases.to_string(),
+        r.updated.clone(),
+        r.record_url.clone(),
+    ]
+}
+
+/// The URL of the next page: this request's URL with `cursor` replaced.
+pub fn next_url(req: &HttpRequest, public_url: &str, cursor: &str) -> String {
+    let mut pairs: Vec<(String, String)> =
+        web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+            .map(|q| q.into_inner())
+            .unwrap_or_default();
+    pairs.retain(|(k, _)| k != "cursor");
+    pairs.push(("cursor".to_owned(), cursor.to_owned()));
+    let query: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect();
+    format!("{public_url}{}?{}", req.path(), query.join("&"))
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub fn view_error(e: ViewError) -> ApiError {
+    match e {
+        ViewError::BadCursor => ApiError::BadRequest(format!("cursor: {e}")),
+        ViewError::Database(e) => ApiError::Internal(e.to_string()),
+    }
+}
+
+async fn serve_view(
+    view: View,
+    req: HttpRequest,
+    query: web::Query<ViewQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let filters = query.filters()?;
+    let limit = query.limit()?;
+    let csv = query.wants_csv(&req)?;
+    let cursor = query.cursor.clone();
+    let pool = state.pool.clone();
+    let page = web::block(move || -> Result<views::Page, ApiError> {
+        let mut conn = pool.get()?;
+        views::page(&mut conn, view, &filters, limit, cursor.as_deref()).map_err(view_error)
+    })
+    .await??;
+    let public_url = &state.publisher.base_url(&req);
+    let next = page.next.as_deref().map(|c| next_url(&req, public_url, c));
+    let rows: Vec<ViewRow> = page.rows.into_iter().map(|r| row(r, public_url)).collect();
+    if csv {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        let write = |w: &mut csv::Writer<Vec<u8>>| -> Result<(), csv::Error> {
+            w.write_record(CSV_HEADER)?;
+            for r in &rows {
+                w.write_record(csv_fields(r))?;
+            }
+            w.flush()?;
+            Ok(())
+        };
+        write(&mut writer).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let body = writer
+            .into_inner()
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let mut response = HttpResponse::Ok();
+        response.content_type("text/csv; charset=utf-8");
+        if let Some(next) = &next {
+            response.insert_header((header::LINK, format!("<{next}>; rel=\"next\"")));
+        }
+        return Ok(response.body(body));
+    }
+    Ok(HttpResponse::Ok().json(ViewPage {
+        data: rows,
+        links: Links { next },
+    }))
+}
+
+macro_rules! view_route {
+    ($name:ident, $path:literal, $view:expr, $summary:literal) => {
+        #[doc = $summary]
+        #[utoipa::path(
+            tag = "register",
+            params(ViewQuery),
+            responses(
+                (status = 200, description = "A page of rows; `links.next` is the next page. As CSV (`format=csv` or `Accept: text/csv`) the same rows, with the next page in the `Link` header", content(
+                    (ViewPage = "application/json"),
+                    (String = "text/csv")
+                )),
+                (status = 400, description = "A parameter is not valid (the detail names it)", body = Problem, content_type = "application/problem+json"),
+            )
+        )]
+        #[get($path)]
+        pub async fn $name(
+            req: HttpRequest,
+            query: web::Query<ViewQuery>,
+            state: web::Data<AppState>,
+        ) -> Result<HttpResponse, ApiError> {
+            serve_view($view, req, query, state).await
+        }
+    };
+}
+
+view_route!(
+    intentions,
+    "/intentions",
+    View::Intentions,
+    "Commissioning intentions: processes at the planning stage, newest first."
+);
+view_route!(
+    opportunities,
+    "/opportunities",
+    View::Opportunities,
+    "Opportunities: active tenders with a deadline, soonest deadline first, with how to respond."
+);
+view_route!(
+    contracts,
+    "/contracts",
+    View::Contracts,
+    "Awarded contracts (award, contract and implementation stages) with suppliers, values and periods, newest first."
+);
+view_route!(
+    outcomes,
+    "/outcomes",
+    View::Outcomes,
+    "Contracts in implementation, where outcomes are reported, newest first."
+);

@@ -1,0 +1,237 @@
+//! Organisations: one profile per org-id across every role it plays in the register (buyer,
+//! supplier, funder...), built from the parties of compiled releases as they are recompiled.
+
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::{
+    audit::{json_array, now},
+    db::{DbConnection, MultiBackend},
+    schema::{organisations, records},
+    summary,
+    views::{MAX_LIMIT, escape_like, json_item_like, lower},
+};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Organisation {
+    #[serde(skip)]
+    pub id: i64,
+    pub org_id: String,
+    pub name: String,
+    /// Other names the organisation was published under.
+    pub other_names: Vec<String>,
+    /// Every role it has in any process, sorted.
+    pub roles: Vec<String>,
+}
+
+/// How often the organisation appears in the register.
+#[derive(Debug, Clone, Serialize)]
+pub struct Appearances {
+    pub as_buyer: i64,
+    pub as_supplier: i64,
+    pub as_party: i64,
+}
+
+type Row = (i64, String, String, String, String);
+
+fn from_row((id, org_id, name, variants, roles): Row) -> Organisation {
+    Organisation {
+        id,
+        org_id,
+        name,
+        other_names: serde_json::from_str(&variants).unwrap_or_default(),
+        roles: serde_json::from_str(&roles).unwrap_or_default(),
+    }
+}
+
+const COLUMNS: (
+    organisations::id,
+    organisations::org_id,
+    organisations::name,
+    organisations::name_variants,
+    organisations::roles,
+) = (
+    organisations::id,
+    organisations::org_id,
+    organisations::name,
+    organisations::name_variants,
+    organisations::roles,
+);
+
+/// Adds or updates the organisation of every party of `compiled` (names and roles are merged,
+/// never dropped: an organisation keeps the roles it had in other processes).
+pub fn upsert_parties(conn: &mut DbConnection, compiled: &Value) -> QueryResult<()> {
+    let listed = compiled.get("parties").and_then(Value::as_array);
+    // Awarded suppliers count even when a publisher left them out of `parties`.
+    let suppliers = compiled
+        .get("awards")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.get("suppliers").and_then(Value::as_array))
+        .flatten();
+    let supplier_role = Value::Array(vec![Value::String("supplier".into())]);
+    let entries = listed
+        .into_iter()
+        .flatten()
+        .map(|p| (p, p.get("roles")))
+        .chain(suppliers.map(|s| (s, Some(&supplier_role))));
+    for (party, roles) in entries {
+        let Some(org_id) = summary::org_id(party) else {
+            continue;
+        };
+        let name = party
+            .get("name")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .unwrap_or(&org_id)
+            .to_owned();
+        let roles: Vec<String> = roles
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect();
+        let existing: Option<Row> = organisations::table
+            .filter(organisations::org_id.eq(&org_id))
+            .select(COLUMNS)
+            .first(conn)
+            .optional()?;
+        match existing {
+            None => {
+                let mut roles = roles;
+                roles.sort();
+                roles.dedup();
+                diesel::insert_into(organisations::table)
+                    .values((
+                        organisations::org_id.eq(&org_id),
+                        organisations::name.eq(&name),
+                        organisations::name_variants.eq("[]"),
+                        organisations::roles.eq(json_array(&roles)),
+                        organisations::partnership_member.eq(false),
+                        organisations::created_at.eq(now()),
+                        organisations::updated_at.eq(now()),
+                    ))
+                    .execute(conn)?;
+            }
+            Some(row) => {
+                let mut org = from_row(row);
+                let before = (org.other_names.clone(), org.roles.clone());
+                if name != org.name && !org.other_names.contains(&name) {
+                    org.other_names.push(name);
+                }
+                org.roles.extend(roles);
+                org.roles.sort();
+                org.roles.dedup();
+                if (org.other_names.clone(), org.roles.clone()) != before {
+                    diesel::update(organisations::table.filter(organisations::id.eq(org.id)))
+                        .set((
+                            organisations::name_variants.eq(json_array(&org.other_names)),
+                            organisations::roles.eq(json_array(&org.roles)),
+                            organisations::updated_at.eq(now()),
+                        ))
+                        .execute(conn)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What a lookup by identifier found.
+pub enum Lookup {
+    Found(Organisation),
+    NotFound,
+    /// A bare registration number matching several org-ids (say a charity and a company).
+    Ambiguous(Vec<String>),
+}
+
+/// Finds an organisation by its org-id (`GB-CHC-1234567`, scheme case-insensitive) or by a
+/// bare registration number (`1234567`) that ends exactly one org-id.
+pub fn lookup(conn: &mut DbConnection, identifier: &str) -> QueryResult<Lookup> {
+    let identifier = identifier.trim();
+    let exact: Option<Row> = organisations::table
+        .filter(lower(organisations::org_id.nullable()).eq(identifier.to_lowercase()))
+        .select(COLUMNS)
+        .first(conn)
+        .optional()?;
+    if let Some(row) = exact {
+        return Ok(Lookup::Found(from_row(row)));
+    }
+    let pattern = format!("%-{}", escape_like(identifier));
+    let mut rows: Vec<Row> = organisations::table
+        .filter(organisations::org_id.like(pattern).escape('\\'))
+        .select(COLUMNS)
+        .order(organisations::org_id.asc())
+        .limit(20)
+        .load(conn)?;
+    Ok(match rows.len() {
+        0 => Lookup::NotFound,
+        1 => Lookup::Found(from_row(rows.remove(0))),
+        _ => Lookup::Ambiguous(rows.into_iter().map(|r| r.1).collect()),
+    })
+}
+
+/// Counts of the records the organisation appears in.
+pub fn appearances(conn: &mut DbConnection, org_id: &str) -> QueryResult<Appearances> {
+    let as_buyer = records::table
+        .filter(records::buyer_org_id.eq(org_id))
+        .count()
+        .get_result(conn)?;
+    let as_supplier = records::table
+        .filter(records::supplier_org_ids.like(json_item_like(org_id, false)))
+        .count()
+        .get_result(conn)?;
+    let as_party = records::table
+        .filter(records::party_org_ids.like(json_item_like(org_id, false)))
+        .count()
+        .get_result(conn)?;
+    Ok(Appearances {
+        as_buyer,
+        as_supplier,
+        as_party,
+    })
+}
+
+/// A page of organisations in a stable order (by when first seen), optionally those whose
+/// name contains `q` (case-insensitive) and that have `role`.
+pub fn page(
+    conn: &mut DbConnection,
+    q: Option<&str>,
+    role: Option<&str>,
+    limit: u32,
+    after: Option<i64>,
+) -> QueryResult<(Vec<Organisation>, Option<i64>)> {
+    let limit = limit.clamp(1, MAX_LIMIT);
+    let mut query = organisations::table
+        .into_boxed::<MultiBackend>()
+        .order(organisations::id.asc());
+    if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
+        let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
+        query = query.filter(
+            lower(organisations::name.nullable())
+                .like(pattern)
+                .escape('\\'),
+        );
+    }
+    if let Some(role) = role {
+        query = query.filter(organisations::roles.like(json_item_like(role, false)));
+    }
+    if let Some(after) = after {
+        query = query.filter(organisations::id.gt(after));
+    }
+    let mut rows: Vec<Row> = query
+        .select(COLUMNS)
+        .limit(i64::from(limit) + 1)
+        .load(conn)?;
+    let next = if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| r.0)
+    } else {
+        None
+    };
+    Ok((rows.into_iter().map(from_row).collect(), next))
+}
