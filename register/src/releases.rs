@@ -285,11 +285,10 @@ pub fn get_record(
 }
 
 /// A page of stored releases in the order received (the change feed): filtered by the
-/// record filters of `filters`, an `ocid`, and `received_since`; after release row `after`.
+/// record filters of `filters` and `received_since`; after release row `after`.
 pub fn list(
     conn: &mut DbConnection,
     filters: &crate::views::Filters,
-    ocid: Option<&str>,
     received_since: Option<chrono::NaiveDateTime>,
     limit: u32,
     after: Option<i64>,
@@ -305,9 +304,6 @@ pub fn list(
         backend
     )
     .order(releases::id.asc());
-    if let Some(ocid) = ocid {
-        query = query.filter(releases::ocid.eq(ocid.to_owned()));
-    }
     if let Some(since) = received_since {
         query = query.filter(releases::received_at.ge(since));
     }
@@ -641,5 +637,21 @@ fn insert_many(
             DbConnection::Sqlite(c) => query.execute(c)?,
         };
     }
+    Ok(())
+}
+
+/// Tunes `conn` for a bulk load of releases: on SQLite a page cache of 256 MiB (the default
+/// 2 MiB makes every record update re-read its pages from the file); on PostgreSQL commits
+/// that do not wait for the WAL flush (a crash may lose the last batches, never corrupt
+/// anything, and re-running the import stores them then).
+pub fn tune_for_bulk_load(conn: &mut DbConnection) -> Result<(), StoreError> {
+    use diesel::connection::SimpleConnection;
+    let sql = match conn.backend() {
+        crate::Backend::Sqlite => {
+            "PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 16384;"
+        }
+        crate::Backend::Postgres => "SET synchronous_commit = off;",
+    };
+    conn.batch_execute(sql)?;
     Ok(())
 }

@@ -43,6 +43,8 @@ pub enum View {
 /// The filters every view accepts (all optional, combined with AND).
 #[derive(Debug, Clone, Default)]
 pub struct Filters {
+    /// One contracting process.
+    pub ocid: Option<String>,
     /// Words that must all occur in the title, descriptions, items or party names.
     pub q: Option<String>,
     pub buyer: Option<String>,
@@ -264,6 +266,9 @@ macro_rules! apply_record_filters {
                     .sql("))"),
                 ),
             };
+        }
+        if let Some(ocid) = &filters.ocid {
+            query = query.filter(records::ocid.eq(ocid.trim().to_owned()));
         }
         if let Some(buyer) = &filters.buyer {
             query = query.filter(records::buyer_org_id.eq(buyer.trim().to_owned()));

@@ -10,10 +10,10 @@ use register::{
     summary,
     tokens::Authenticated,
 };
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Value, json};
 use tracing_actix_web::RequestId;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use crate::{
     auth,
@@ -319,40 +319,13 @@ fn store_error(e: StoreError) -> ApiError {
     }
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ReleaseListQuery {
-    /// Only the releases of this contracting process.
-    pub ocid: Option<String>,
-    /// Received by the register on or after this date or date-time: poll with the time of
-    /// your last run (and follow `links.next`) to keep a copy current.
-    pub updated_since: Option<String>,
-    /// Full text over the process (title, descriptions, items, parties).
-    pub q: Option<String>,
-    pub buyer: Option<String>,
-    pub supplier: Option<String>,
-    pub status: Option<String>,
-    /// CPV code prefix.
-    pub cpv: Option<String>,
-    pub area: Option<String>,
-    pub value_min: Option<String>,
-    pub value_max: Option<String>,
-    pub published_from: Option<String>,
-    pub published_to: Option<String>,
-    pub deadline_from: Option<String>,
-    pub deadline_to: Option<String>,
-    /// Releases per page, 1 to 1000 (default 100).
-    pub limit: Option<String>,
-    /// The `links.next` cursor of the previous page.
-    pub cursor: Option<String>,
-}
-
 /// Releases in the order the register received them (a change feed), as a release package.
-/// The record filters select releases of matching processes.
+/// The record filters select releases of matching processes; `updated_since` is when the
+/// register received a release: poll with the time of your last run (and follow
+/// `links.next`) to keep a copy current.
 #[utoipa::path(
     tag = "ocds",
-    params(ReleaseListQuery),
+    params(ViewQuery),
     responses(
         (status = 200, description = "A release package; `links.next` is the next page", body = Object, content_type = "application/json"),
         (status = 400, description = "A parameter is not valid", body = Problem, content_type = "application/problem+json"),
@@ -361,30 +334,18 @@ pub struct ReleaseListQuery {
 #[get("/releases")]
 pub async fn list_releases(
     req: HttpRequest,
-    query: web::Query<ReleaseListQuery>,
+    query: web::Query<ViewQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let view_query = ViewQuery {
-        q: query.q.clone(),
-        buyer: query.buyer.clone(),
-        supplier: query.supplier.clone(),
-        status: query.status.clone(),
-        cpv: query.cpv.clone(),
-        area: query.area.clone(),
-        value_min: query.value_min.clone(),
-        value_max: query.value_max.clone(),
-        published_from: query.published_from.clone(),
-        published_to: query.published_to.clone(),
-        deadline_from: query.deadline_from.clone(),
-        deadline_to: query.deadline_to.clone(),
-        updated_since: query.updated_since.clone(),
-        limit: query.limit.clone(),
-        ..ViewQuery::default()
-    };
-    let mut filters = view_query.filters()?;
+    if query.format.as_deref().is_some_and(|f| f != "json") {
+        return Err(ApiError::BadRequest(
+            "format: releases are OCDS JSON; CSV comes with the register views".to_owned(),
+        ));
+    }
+    let mut filters = query.filters()?;
     // For releases, `updated_since` is when the register received them.
     let received_since = filters.updated_since.take();
-    let limit = view_query.limit()?;
+    let limit = query.limit()?;
     let after = query
         .cursor
         .as_deref()
@@ -393,19 +354,11 @@ pub async fn list_releases(
                 .map_err(|_| ApiError::BadRequest("cursor: not one this register issued".into()))
         })
         .transpose()?;
-    let ocid = query.ocid.clone();
     let pool = state.pool.clone();
     let (items, next) = web::block(move || -> Result<_, ApiError> {
         let mut conn = pool.get()?;
-        releases::list(
-            &mut conn,
-            &filters,
-            ocid.as_deref(),
-            received_since,
-            limit,
-            after,
-        )
-        .map_err(|e| ApiError::Internal(e.to_string()))
+        releases::list(&mut conn, &filters, received_since, limit, after)
+            .map_err(|e| ApiError::Internal(e.to_string()))
     })
     .await??;
     let base = state.publisher.base_url(&req);

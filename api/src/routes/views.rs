@@ -20,6 +20,8 @@ use crate::{
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ViewQuery {
+    /// One contracting process (its ocid).
+    pub ocid: Option<String>,
     /// Full text: every word must occur in the title, descriptions, items or party names.
     pub q: Option<String>,
     /// Buyer org-id, e.g. `GB-LAE-MAN`.
@@ -67,6 +69,7 @@ impl ViewQuery {
                 .transpose()
         };
         Ok(Filters {
+            ocid: self.ocid.clone(),
             q: self.q.clone(),
             buyer: self.buyer.clone(),
             supplier: self.supplier.clone(),
