@@ -145,6 +145,20 @@ fn bench(c: &mut Criterion) {
         );
     });
     g.finish();
+
+    // Validation of the same releases against OCDS 1.1.5 (schema compiled once, outside).
+    let parsed: Vec<Value> = groups.iter().flatten().cloned().collect();
+    let schema = ocds::validate::Schema::core();
+    let mut v = c.benchmark_group("validate");
+    v.throughput(Throughput::Elements(count));
+    v.bench_function("validate_release", |b| {
+        b.iter(|| {
+            for release in &parsed {
+                black_box(schema.validate_release(release));
+            }
+        });
+    });
+    v.finish();
 }
 
 criterion_group! {

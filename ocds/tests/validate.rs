@@ -571,36 +571,3 @@ fn report_is_sorted_and_deduplicated() {
     merged.merge(report.clone());
     assert_eq!(merged, report);
 }
-
-/// Throughput: `python3 /work/shared/tools/gen_ocds.py --ocids 2000 --seed 1 --out /tmp/gen.jsonl`
-/// then `OCDS_GEN=/tmp/gen.jsonl cargo test --release -p ocds --test validate -- --ignored --nocapture`.
-#[test]
-#[ignore = "needs generated data; run by hand"]
-fn throughput_generated_releases() {
-    let path = std::env::var("OCDS_GEN").unwrap_or_else(|_| "/tmp/gen.jsonl".into());
-    let bytes = std::fs::read(&path).expect("generated data");
-    let t0 = std::time::Instant::now();
-    let releases: Vec<Value> = ocds::read::from_slice(&bytes)
-        .unwrap()
-        .map(|r| r.unwrap().release)
-        .take(10_000)
-        .collect();
-    let read = t0.elapsed();
-    let schema = Schema::core();
-    let t1 = std::time::Instant::now();
-    let mut errors = 0;
-    let mut warnings = 0;
-    for r in &releases {
-        let report = schema.validate_release(r);
-        errors += report.errors.len();
-        warnings += report.warnings.len();
-    }
-    let took = t1.elapsed();
-    println!(
-        "read {} releases ({} bytes) in {read:?}; validated in {took:?} ({:.0} releases/s); {errors} errors, {warnings} warnings",
-        releases.len(),
-        bytes.len(),
-        releases.len() as f64 / took.as_secs_f64()
-    );
-    assert_eq!(errors, 0);
-}
