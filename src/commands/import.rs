@@ -39,7 +39,8 @@ pub struct ImportArgs {
     /// The source recorded with each release (`import`, `fts`, `contracts_finder`, ...).
     #[arg(long, default_value = "import")]
     source: String,
-    /// Releases per transaction; each touched record is recompiled once per batch.
+    /// Releases per transaction; each touched record is recompiled once per batch, so input
+    /// whose releases of one ocid are scattered (a feed in date order) loads faster with more.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     batch: u64,
 }
@@ -127,11 +128,12 @@ impl Summary {
         };
         format!(
             "imported {what}: {} release(s) read, {} created, {} unchanged, {rejected} rejected{reasons}; \
-             {} ocid(s) recompiled; {:.1} s, {:.0} releases/s",
+             {} ocid(s) recompiled ({} recompilations); {:.1} s, {:.0} releases/s",
             self.read,
             self.created,
             self.unchanged,
             self.ocids,
+            self.recompilations,
             self.elapsed.as_secs_f64(),
             self.rate(),
         )
@@ -179,6 +181,7 @@ pub fn import(
     report: &mut dyn FnMut(&str),
 ) -> anyhow::Result<Summary> {
     let started = Instant::now();
+    releases::tune_for_bulk_load(conn)?;
     let reader = Reader::new(input).map_err(|e| anyhow::anyhow!("cannot read the input: {e}"))?;
     let bar = if options.progress {
         progress::bytes_with_status(size, "importing")

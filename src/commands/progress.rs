@@ -32,20 +32,22 @@ pub fn count(total: u64, label: &'static str) -> ProgressBar {
         .with_message(label)
 }
 
-/// Like [`bytes`], with a status after the bar (`bar.set_message(...)`): for imports, what was
-/// stored so far.
+/// Like [`bytes`], with a status after the bar (`bar.set_message(...)`, cut to the terminal's
+/// width): for imports, what was stored so far.
 pub fn bytes_with_status(total: Option<u64>, label: &'static str) -> ProgressBar {
     match total {
         Some(total) => ProgressBar::new(total).with_style(
             ProgressStyle::with_template(
-                "{prefix:>9} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta}) {msg}",
+                "{prefix:>9} [{bar:25}] {percent:>3}% ({bytes_per_sec}, {eta}) {wide_msg}",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
         ),
         None => ProgressBar::new_spinner().with_style(
-            ProgressStyle::with_template("{prefix:>9} {spinner} {bytes} ({bytes_per_sec}) {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            ProgressStyle::with_template(
+                "{prefix:>9} {spinner} {bytes} ({bytes_per_sec}) {wide_msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         ),
     }
     .with_prefix(label)

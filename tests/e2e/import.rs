@@ -147,6 +147,37 @@ fn a_broken_release_costs_only_itself_and_exits_1() {
 }
 
 #[test]
+fn a_release_the_database_refuses_costs_only_itself() {
+    // PostgreSQL text cannot hold U+0000 (SQLite can): the batch fails there, and is retried
+    // release by release.
+    let db = TestDb::new();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("releases.jsonl");
+    let lines = [
+        r#"{"ocid":"ocds-abcdef-1","id":"1","date":"2024-01-01T00:00:00Z"}"#,
+        r#"{"ocid":"ocds-abcdef-\u00002","id":"1","date":"2024-01-01T00:00:00Z"}"#,
+        r#"{"ocid":"ocds-abcdef-3","id":"1","date":"2024-01-01T00:00:00Z"}"#,
+    ];
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    let output = import(dir.path(), &db, &[path.to_str().unwrap()]);
+    let err = stderr(&output);
+    match db.url.backend() {
+        register::Backend::Postgres => {
+            assert_eq!(output.status.code(), Some(1), "{err}");
+            assert!(
+                err.contains("line 2") && err.contains("refused by the database"),
+                "{err}"
+            );
+            assert_eq!(counts(&db), (2, 2));
+        }
+        register::Backend::Sqlite => {
+            assert_eq!(output.status.code(), Some(0), "{err}");
+            assert_eq!(counts(&db), (3, 3));
+        }
+    }
+}
+
+#[test]
 fn imports_a_release_package_from_standard_input() {
     let db = TestDb::new();
     let dir = tempfile::tempdir().unwrap();
