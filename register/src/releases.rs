@@ -235,51 +235,46 @@ pub fn recompile(conn: &mut DbConnection, ocid: &str) -> Result<(), StoreError> 
     Ok(())
 }
 
-/// One stored record: its releases (in the order received) and merged releases.
+/// One stored record as the JSON texts stored: serving it needs no parsing.
 #[derive(Debug, Clone)]
-pub struct StoredRecord {
-    pub ocid: String,
-    pub releases: Vec<Value>,
-    pub compiled_release: Value,
-    pub versioned_release: Option<Value>,
+pub struct StoredRecordText {
+    pub releases: Vec<String>,
+    pub compiled_release: String,
+    pub versioned_release: Option<String>,
 }
 
-/// The record of `ocid`, if any release of it is stored.
-pub fn get_record(
+/// The record of `ocid` as stored JSON text, if any release of it is stored.
+pub fn get_record_text(
     conn: &mut DbConnection,
     ocid: &str,
     with_versioned: bool,
-) -> Result<Option<StoredRecord>, StoreError> {
-    let row: Option<(String, Option<String>)> = records::table
-        .filter(records::ocid.eq(ocid))
-        .select((records::compiled_release, records::versioned_release))
-        .first(conn)
-        .optional()?;
-    let Some((compiled, versioned)) = row else {
+) -> Result<Option<StoredRecordText>, StoreError> {
+    let row: Option<(String, Option<String>)> = if with_versioned {
+        records::table
+            .filter(records::ocid.eq(ocid))
+            .select((records::compiled_release, records::versioned_release))
+            .first(conn)
+            .optional()?
+    } else {
+        // The versioned release is the largest column: not read unless asked for.
+        records::table
+            .filter(records::ocid.eq(ocid))
+            .select(records::compiled_release)
+            .first::<String>(conn)
+            .optional()?
+            .map(|compiled| (compiled, None))
+    };
+    let Some((compiled_release, versioned_release)) = row else {
         return Ok(None);
     };
-    let corrupt = |source| StoreError::Corrupt {
-        ocid: ocid.to_owned(),
-        source,
-    };
-    let bodies: Vec<String> = releases::table
+    let releases: Vec<String> = releases::table
         .filter(releases::ocid.eq(ocid))
         .order(releases::id.asc())
         .select(releases::body)
         .load(conn)?;
-    let releases = bodies
-        .iter()
-        .map(|b| serde_json::from_str(b))
-        .collect::<Result<Vec<Value>, _>>()
-        .map_err(corrupt)?;
-    let versioned_release = match (with_versioned, versioned) {
-        (true, Some(text)) => Some(serde_json::from_str(&text).map_err(corrupt)?),
-        _ => None,
-    };
-    Ok(Some(StoredRecord {
-        ocid: ocid.to_owned(),
+    Ok(Some(StoredRecordText {
         releases,
-        compiled_release: serde_json::from_str(&compiled).map_err(corrupt)?,
+        compiled_release,
         versioned_release,
     }))
 }

@@ -5,8 +5,8 @@ use register::{
     releases,
     views::{self, View},
 };
-use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, value::RawValue};
 use utoipa::IntoParams;
 
 use crate::{
@@ -45,25 +45,65 @@ pub async fn get_record(
     let wanted = ocid.clone();
     let record = web::block(move || -> Result<_, ApiError> {
         let mut conn = pool.get()?;
-        releases::get_record(&mut conn, &wanted, versioned)
+        releases::get_record_text(&mut conn, &wanted, versioned)
             .map_err(|e| ApiError::Internal(e.to_string()))
     })
     .await??
     .ok_or_else(|| ApiError::NotFound(format!("no record with ocid {ocid}")))?;
-    let mut item = Map::new();
-    item.insert("ocid".into(), Value::String(record.ocid));
-    item.insert("releases".into(), Value::Array(record.releases));
-    item.insert("compiledRelease".into(), record.compiled_release);
-    if let Some(versioned) = record.versioned_release {
-        item.insert("versionedRelease".into(), versioned);
-    }
-    let package = state.publisher.package(
-        &state.publisher.base_url(&req),
+    // The stored texts are written as they are (they were serialised by the register), so
+    // serving a record parses nothing.
+    let raw =
+        |text: String| RawValue::from_string(text).map_err(|e| ApiError::Internal(e.to_string()));
+    let releases = record
+        .releases
+        .into_iter()
+        .map(raw)
+        .collect::<Result<Vec<_>, _>>()?;
+    let compiled_release = raw(record.compiled_release)?;
+    let versioned_release = record.versioned_release.map(raw).transpose()?;
+    let base = state.publisher.base_url(&req);
+    let envelope = state.publisher.package(
+        &base,
         &format!("/api/v1/records/{ocid}"),
         "records",
-        vec![Value::Object(item)],
+        Vec::new(),
     );
-    Ok(HttpResponse::Ok().json(package))
+    let body = serde_json::to_vec(&RecordPackage {
+        envelope: match envelope {
+            Value::Object(mut map) => {
+                map.remove("records");
+                map
+            }
+            _ => Map::new(),
+        },
+        records: [RecordText {
+            ocid: &ocid,
+            releases,
+            compiled_release,
+            versioned_release,
+        }],
+    })
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body))
+}
+
+#[derive(Serialize)]
+struct RecordText<'a> {
+    ocid: &'a str,
+    releases: Vec<Box<RawValue>>,
+    #[serde(rename = "compiledRelease")]
+    compiled_release: Box<RawValue>,
+    #[serde(rename = "versionedRelease", skip_serializing_if = "Option::is_none")]
+    versioned_release: Option<Box<RawValue>>,
+}
+
+#[derive(Serialize)]
+struct RecordPackage<'a> {
+    #[serde(flatten)]
+    envelope: Map<String, Value>,
+    records: [RecordText<'a>; 1],
 }
 
 /// Compiled records matching the filters, as a record package (newest first; each record's

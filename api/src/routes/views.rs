@@ -143,7 +143,7 @@ pub struct ViewRow {
     pub published: Option<String>,
     /// Tender deadline (UTC).
     pub deadline: Option<String>,
-    /// How to respond: the tender's submission method details or method.
+    /// How to respond (opportunities): the tender's submission method details or method.
     pub how_to_respond: Option<String>,
     pub contract_start: Option<String>,
     pub contract_end: Option<String>,
@@ -179,9 +179,12 @@ fn list(json: &str) -> Vec<String> {
     serde_json::from_str(json).unwrap_or_default()
 }
 
-fn row(record: RecordRow, public_url: &str) -> ViewRow {
-    let how_to_respond = serde_json::from_str::<Value>(&record.compiled_release)
-        .ok()
+/// A view row; `with_response` reads how to respond from the compiled release (only
+/// opportunities need it, and parsing every row's release is the costly part of a page).
+fn row(record: RecordRow, public_url: &str, with_response: bool) -> ViewRow {
+    let how_to_respond = with_response
+        .then(|| serde_json::from_str::<Value>(&record.compiled_release).ok())
+        .flatten()
         .and_then(|compiled| {
             let tender = compiled.get("tender")?;
             tender
@@ -329,7 +332,12 @@ async fn serve_view(
     .await??;
     let public_url = &state.publisher.base_url(&req);
     let next = page.next.as_deref().map(|c| next_url(&req, public_url, c));
-    let rows: Vec<ViewRow> = page.rows.into_iter().map(|r| row(r, public_url)).collect();
+    let with_response = view == View::Opportunities;
+    let rows: Vec<ViewRow> = page
+        .rows
+        .into_iter()
+        .map(|r| row(r, public_url, with_response))
+        .collect();
     if csv {
         let mut writer = csv::Writer::from_writer(Vec::new());
         let write = |w: &mut csv::Writer<Vec<u8>>| -> Result<(), csv::Error> {
