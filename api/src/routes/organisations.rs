@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     error::{ApiError, Problem},
-    routes::views::{Links, next_url},
+    routes::views::{Links, next_url, row_cursor},
     startup::AppState,
 };
 
@@ -81,14 +81,7 @@ pub async fn list(
         ..Default::default()
     }
     .limit()?;
-    let after = query
-        .cursor
-        .as_deref()
-        .map(|c| {
-            c.parse::<i64>()
-                .map_err(|_| ApiError::BadRequest("cursor: not one this register issued".into()))
-        })
-        .transpose()?;
+    let after = row_cursor(query.cursor.as_deref())?;
     let (q, role) = (query.q.clone(), query.role.clone());
     let pool = state.pool.clone();
     let (orgs, next) = web::block(move || -> Result<_, ApiError> {

@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use crate::{
     auth,
     error::{ApiError, FieldError, Problem},
-    routes::views::{ViewQuery, next_url},
+    routes::views::{ViewQuery, next_url, row_cursor},
     startup::AppState,
 };
 
@@ -346,14 +346,7 @@ pub async fn list_releases(
     // For releases, `updated_since` is when the register received them.
     let received_since = filters.updated_since.take();
     let limit = query.limit()?;
-    let after = query
-        .cursor
-        .as_deref()
-        .map(|c| {
-            c.parse::<i64>()
-                .map_err(|_| ApiError::BadRequest("cursor: not one this register issued".into()))
-        })
-        .transpose()?;
+    let after = row_cursor(query.cursor.as_deref())?;
     let pool = state.pool.clone();
     let (items, next) = web::block(move || -> Result<_, ApiError> {
         let mut conn = pool.get()?;

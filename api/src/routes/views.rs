@@ -307,6 +307,16 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
+/// The cursor of listings paged by row id (release feed, organisations).
+pub fn row_cursor(cursor: Option<&str>) -> Result<Option<i64>, ApiError> {
+    cursor
+        .map(|c| {
+            c.parse::<i64>()
+                .map_err(|_| ApiError::BadRequest("cursor: not one this register issued".into()))
+        })
+        .transpose()
+}
+
 pub fn view_error(e: ViewError) -> ApiError {
     match e {
         ViewError::BadCursor => ApiError::BadRequest(format!("cursor: {e}")),
