@@ -114,6 +114,18 @@ async fn each_view_holds_its_stage() {
     assert_eq!(deadlines, sorted, "soonest deadline first");
     assert_eq!(rows[0]["how_to_respond"], "electronicSubmission");
 
+    // A tender whose deadline has passed is no opportunity unless asked for.
+    let mut stale = release(40, "tender");
+    stale["tender"]["tenderPeriod"]["endDate"] = json!("2020-01-31T12:00:00Z");
+    seed(&app, vec![stale]);
+    assert_eq!(ocids(&page(&app, "/api/v1/opportunities").await).len(), 4);
+    let all = page(&app, "/api/v1/opportunities?deadline_from=2000-01-01").await;
+    assert_eq!(
+        ocids(&all)[0],
+        "ocds-b5fd17-0040",
+        "soonest (past) deadline first"
+    );
+
     let contracts = page(&app, "/api/v1/contracts").await;
     let rows = contracts["data"].as_array().unwrap();
     assert_eq!(rows.len(), 4);

@@ -330,7 +330,12 @@ async fn serve_view(
     query: web::Query<ViewQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let filters = query.filters()?;
+    let mut filters = query.filters()?;
+    if view == View::Opportunities && filters.deadline_from.is_none() {
+        // An opportunity whose deadline has passed cannot be answered any more; ask with
+        // deadline_from to see those too.
+        filters.deadline_from = Some(chrono::Utc::now().naive_utc());
+    }
     let limit = query.limit()?;
     let csv = query.wants_csv(&req)?;
     let cursor = query.cursor.clone();
@@ -410,7 +415,7 @@ view_route!(
     opportunities,
     "/opportunities",
     View::Opportunities,
-    "Opportunities: active tenders with a deadline, soonest deadline first, with how to respond."
+    "Opportunities: active tenders whose deadline has not passed (unless `deadline_from` says otherwise), soonest deadline first, with how to respond."
 );
 view_route!(
     contracts,
