@@ -29,10 +29,11 @@ pub async fn require_token(
         .trim()
         .to_owned();
     let pool = state.pool.clone();
-    web::block(move || -> Result<Option<Authenticated>, ApiError> {
-        let mut conn = pool.get()?;
-        tokens::authenticate(&mut conn, &secret).map_err(|e| ApiError::Internal(e.to_string()))
-    })
-    .await??
-    .ok_or_else(|| ApiError::Unauthorized("the token is unknown or revoked".to_owned()))
+    state
+        .blocking(move || -> Result<Option<Authenticated>, ApiError> {
+            let mut conn = pool.get()?;
+            tokens::authenticate(&mut conn, &secret).map_err(|e| ApiError::Internal(e.to_string()))
+        })
+        .await??
+        .ok_or_else(|| ApiError::Unauthorized("the token is unknown or revoked".to_owned()))
 }

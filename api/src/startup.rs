@@ -1,7 +1,9 @@
 //! Builds the server: bound listener first (so callers, tests among them, learn the real
 //! port before it runs), then the actix-web app.
 
-use std::net::TcpListener;
+use std::{net::TcpListener, sync::Arc};
+
+use tokio::sync::Semaphore;
 
 use actix_web::{App, dev::Server, middleware, web};
 use register::{Backend, DbPool};
@@ -35,6 +37,9 @@ pub struct AppState {
     pub rate_limit_per_second: u32,
     /// Requests a client IP may send at once above that rate; 0 turns rate limiting off.
     pub rate_limit_burst: u32,
+    /// Database work in flight at once, as many as the pool has connections: more would
+    /// only wait for a connection while each held a blocking thread and its memory.
+    db_slots: Arc<Semaphore>,
 }
 
 impl AppState {
@@ -51,7 +56,23 @@ impl AppState {
             max_body_bytes: settings.max_body_bytes,
             rate_limit_per_second: settings.rate_limit_per_second,
             rate_limit_burst: settings.rate_limit_burst,
+            db_slots: Arc::new(Semaphore::new(settings.database_pool_size.max(1) as usize)),
         }
+    }
+
+    /// Runs blocking database work off the async threads, at most one task per pooled
+    /// connection at a time.
+    pub async fn blocking<F, R>(&self, work: F) -> Result<R, crate::error::ApiError>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let _slot = self
+            .db_slots
+            .acquire()
+            .await
+            .map_err(|e| crate::error::ApiError::Internal(e.to_string()))?;
+        Ok(web::block(work).await?)
     }
 }
 

@@ -84,12 +84,13 @@ pub async fn list(
     let after = row_cursor(query.cursor.as_deref())?;
     let (q, role) = (query.q.clone(), query.role.clone());
     let pool = state.pool.clone();
-    let (orgs, next) = web::block(move || -> Result<_, ApiError> {
-        let mut conn = pool.get()?;
-        organisations::page(&mut conn, q.as_deref(), role.as_deref(), limit, after)
-            .map_err(|e| ApiError::Internal(e.to_string()))
-    })
-    .await??;
+    let (orgs, next) = state
+        .blocking(move || -> Result<_, ApiError> {
+            let mut conn = pool.get()?;
+            organisations::page(&mut conn, q.as_deref(), role.as_deref(), limit, after)
+                .map_err(|e| ApiError::Internal(e.to_string()))
+        })
+        .await??;
     let base = state.publisher.base_url(&req);
     Ok(HttpResponse::Ok().json(OrganisationPage {
         data: orgs.into_iter().map(profile).collect(),
@@ -119,19 +120,20 @@ pub async fn get(
     let identifier = path.into_inner();
     let pool = state.pool.clone();
     let wanted = identifier.clone();
-    let found = web::block(move || -> Result<_, ApiError> {
-        let mut conn = pool.get()?;
-        let internal = |e: diesel::result::Error| ApiError::Internal(e.to_string());
-        match organisations::lookup(&mut conn, &wanted).map_err(internal)? {
-            Lookup::Found(org) => {
-                let appearances =
-                    organisations::appearances(&mut conn, &org.org_id).map_err(internal)?;
-                Ok(Ok((org, appearances)))
+    let found = state
+        .blocking(move || -> Result<_, ApiError> {
+            let mut conn = pool.get()?;
+            let internal = |e: diesel::result::Error| ApiError::Internal(e.to_string());
+            match organisations::lookup(&mut conn, &wanted).map_err(internal)? {
+                Lookup::Found(org) => {
+                    let appearances =
+                        organisations::appearances(&mut conn, &org.org_id).map_err(internal)?;
+                    Ok(Ok((org, appearances)))
+                }
+                other => Ok(Err(other)),
             }
-            other => Ok(Err(other)),
-        }
-    })
-    .await??;
+        })
+        .await??;
     let (org, appearances) = match found {
         Ok(found) => found,
         Err(Lookup::Ambiguous(candidates)) => {

@@ -43,13 +43,14 @@ pub async fn get_record(
     let pool = state.pool.clone();
     let versioned = query.versioned;
     let wanted = ocid.clone();
-    let record = web::block(move || -> Result<_, ApiError> {
-        let mut conn = pool.get()?;
-        releases::get_record_text(&mut conn, &wanted, versioned)
-            .map_err(|e| ApiError::Internal(e.to_string()))
-    })
-    .await??
-    .ok_or_else(|| ApiError::NotFound(format!("no record with ocid {ocid}")))?;
+    let record = state
+        .blocking(move || -> Result<_, ApiError> {
+            let mut conn = pool.get()?;
+            releases::get_record_text(&mut conn, &wanted, versioned)
+                .map_err(|e| ApiError::Internal(e.to_string()))
+        })
+        .await??
+        .ok_or_else(|| ApiError::NotFound(format!("no record with ocid {ocid}")))?;
     // The stored texts are written as they are (they were serialised by the register), so
     // serving a record parses nothing.
     let raw =
@@ -128,18 +129,19 @@ pub async fn list_records(
     let pool = state.pool.clone();
     let base = state.publisher.base_url(&req);
     let public_url = base.clone();
-    let (page, mut linked) = web::block(move || -> Result<_, ApiError> {
-        let mut conn = pool.get()?;
-        let page = views::page(&mut conn, View::Records, &filters, limit, cursor.as_deref())
-            .map_err(view_error)?;
-        let ocids: Vec<String> = page.rows.iter().map(|r| r.ocid.clone()).collect();
-        let linked = releases::linked_releases(&mut conn, &ocids, |ocid, id| {
-            format!("{public_url}/api/v1/releases?ocid={ocid}#{id}")
+    let (page, mut linked) = state
+        .blocking(move || -> Result<_, ApiError> {
+            let mut conn = pool.get()?;
+            let page = views::page(&mut conn, View::Records, &filters, limit, cursor.as_deref())
+                .map_err(view_error)?;
+            let ocids: Vec<String> = page.rows.iter().map(|r| r.ocid.clone()).collect();
+            let linked = releases::linked_releases(&mut conn, &ocids, |ocid, id| {
+                format!("{public_url}/api/v1/releases?ocid={ocid}#{id}")
+            })
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+            Ok((page, linked))
         })
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-        Ok((page, linked))
-    })
-    .await??;
+        .await??;
     let mut records = Vec::with_capacity(page.rows.len());
     for row in page.rows {
         let compiled: Value = serde_json::from_str(&row.compiled_release)

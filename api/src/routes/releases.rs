@@ -109,7 +109,7 @@ pub async fn publish(
     let pool = state.pool.clone();
     let actor = caller.actor();
     let request_id = request_id.to_string();
-    let stored = web::block(move || -> Result<Vec<Stored>, ApiError> {
+    let stored = state.blocking(move || -> Result<Vec<Stored>, ApiError> {
         let mut conn = pool.get()?;
         conn.transaction(|conn| {
             let stored = releases::store(conn, &incoming, "api", publisher_org.as_deref())?;
@@ -348,12 +348,13 @@ pub async fn list_releases(
     let limit = query.limit()?;
     let after = row_cursor(query.cursor.as_deref())?;
     let pool = state.pool.clone();
-    let (items, next) = web::block(move || -> Result<_, ApiError> {
-        let mut conn = pool.get()?;
-        releases::list(&mut conn, &filters, received_since, limit, after)
-            .map_err(|e| ApiError::Internal(e.to_string()))
-    })
-    .await??;
+    let (items, next) = state
+        .blocking(move || -> Result<_, ApiError> {
+            let mut conn = pool.get()?;
+            releases::list(&mut conn, &filters, received_since, limit, after)
+                .map_err(|e| ApiError::Internal(e.to_string()))
+        })
+        .await??;
     let base = state.publisher.base_url(&req);
     let mut package = state
         .publisher

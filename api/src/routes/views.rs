@@ -340,11 +340,12 @@ async fn serve_view(
     let csv = query.wants_csv(&req)?;
     let cursor = query.cursor.clone();
     let pool = state.pool.clone();
-    let page = web::block(move || -> Result<views::Page, ApiError> {
-        let mut conn = pool.get()?;
-        views::page(&mut conn, view, &filters, limit, cursor.as_deref()).map_err(view_error)
-    })
-    .await??;
+    let page = state
+        .blocking(move || -> Result<views::Page, ApiError> {
+            let mut conn = pool.get()?;
+            views::page(&mut conn, view, &filters, limit, cursor.as_deref()).map_err(view_error)
+        })
+        .await??;
     let public_url = &state.publisher.base_url(&req);
     let next = page.next.as_deref().map(|c| next_url(&req, public_url, c));
     let with_response = view == View::Opportunities;
