@@ -95,9 +95,9 @@ enum Output {
 
 /// What one ocid produced: its output bytes (or nothing, if it failed) and what to report.
 struct GroupResult {
-    bytes: Vec<u8>,
+    /// The serialised result; `None` when the ocid could not be compiled.
+    output: Option<Vec<u8>>,
     messages: Vec<String>,
-    failed: bool,
 }
 
 /// How many ocids are merged per parallel batch: enough to keep every core busy, few enough
@@ -223,18 +223,18 @@ pub fn run(args: CompileArgs) -> anyhow::Result<Summary> {
             for message in &result.messages {
                 eprintln!("{message}");
             }
-            if result.failed {
+            let Some(bytes) = result.output else {
                 problems += 1;
                 continue;
-            }
+            };
             if args.package {
                 if !first {
                     out.write_all(b",")?;
                 }
                 first = false;
-                out.write_all(&result.bytes)?;
+                out.write_all(&bytes)?;
             } else {
-                out.write_all(&result.bytes)?;
+                out.write_all(&bytes)?;
                 out.write_all(b"\n")?;
             }
         }
@@ -296,7 +296,11 @@ fn compile_group(
     for span in &group.spans {
         let mut raw = vec![0; span.len as usize];
         if let Err(e) = spool.read_exact_at(&mut raw, span.offset) {
-            return failed(format!("error: cannot read the spool file: {e}"));
+            messages.push(format!("error: cannot read the spool file: {e}"));
+            return GroupResult {
+                output: None,
+                messages,
+            };
         }
         let mut item = Item {
             release: Value::Null,
@@ -319,9 +323,11 @@ fn compile_group(
         }
     }
     if releases.is_empty() {
-        let mut result = failed(format!("ocid {}: no readable release", group.ocid));
-        result.messages.splice(0..0, messages);
-        return result;
+        messages.push(format!("ocid {}: no readable release", group.ocid));
+        return GroupResult {
+            output: None,
+            messages,
+        };
     }
     let serialised = match mode {
         Output::Compiled => merge::merge_compiled(rules, releases).map(|compiled| {
@@ -367,40 +373,21 @@ fn compile_group(
             }
         }
     };
-    match serialised {
+    let output = match serialised {
         Ok((Ok(bytes), warnings)) => {
             messages.extend(warnings);
-            GroupResult {
-                bytes,
-                messages,
-                failed: false,
-            }
+            Some(bytes)
         }
         Ok((Err(e), _)) => {
             messages.push(format!("ocid {}: cannot write the result: {e}", group.ocid));
-            GroupResult {
-                bytes: Vec::new(),
-                messages,
-                failed: true,
-            }
+            None
         }
         Err(e) => {
             messages.push(format!("ocid {} not compiled: {e}", group.ocid));
-            GroupResult {
-                bytes: Vec::new(),
-                messages,
-                failed: true,
-            }
+            None
         }
-    }
-}
-
-fn failed(message: String) -> GroupResult {
-    GroupResult {
-        bytes: Vec::new(),
-        messages: vec![message],
-        failed: true,
-    }
+    };
+    GroupResult { output, messages }
 }
 
 fn describe(ocid: &str, warnings: &[merge::MergeWarning]) -> Vec<String> {
