@@ -175,6 +175,73 @@ pub struct ExtensionPatch {
     pub codelists: Vec<(String, String)>,
 }
 
+/// Our patch for the budget breakdown extension (see [`ExtensionPatch::budget_breakdown`]).
+const BUDGET_BREAKDOWN_PATCH: &str =
+    include_str!("../../schema/extensions/budget_breakdown/release-schema.json");
+const BUDGET_BREAKDOWN_PARTY_ROLE: &str =
+    include_str!("../../schema/extensions/budget_breakdown/codelists/+partyRole.csv");
+/// Our patch for the metrics extension (see [`ExtensionPatch::metrics`]).
+const METRICS_PATCH: &str = include_str!("../../schema/extensions/metrics/release-schema.json");
+
+impl ExtensionPatch {
+    /// The official URL of the budget breakdown extension, as listed in a package's
+    /// `extensions`.
+    pub const BUDGET_BREAKDOWN_URL: &'static str = "https://raw.githubusercontent.com/open-contracting-extensions/ocds_budget_breakdown_extension/master/extension.json";
+    /// The official URL of the metrics extension, as listed in a package's `extensions`.
+    pub const METRICS_URL: &'static str = "https://raw.githubusercontent.com/open-contracting-extensions/ocds_metrics_extension/master/extension.json";
+
+    /// An extension from its files: the text of its `release-schema.json` and its codelists as
+    /// (file name, CSV text). The JSON must parse; the patch and codelists are checked when a
+    /// [`Schema`] is built with them.
+    pub fn from_files<'a>(
+        release_schema: &str,
+        codelists: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<ExtensionPatch, SchemaError> {
+        let release_schema_patch = serde_json::from_str(release_schema)
+            .map_err(|e| schema_error(format!("extension release-schema.json: {e}")))?;
+        Ok(ExtensionPatch {
+            release_schema_patch,
+            codelists: codelists
+                .into_iter()
+                .map(|(name, csv)| (name.to_string(), csv.to_string()))
+                .collect(),
+        })
+    }
+
+    /// The budget breakdown extension ([`Self::BUDGET_BREAKDOWN_URL`]) as far as validation
+    /// needs it, from our own embedded patch (`schema/extensions/budget_breakdown/`):
+    /// `Budget.budgetBreakdown`, an array of `BudgetBreakdown` (`id` required; `description`,
+    /// `amount` (Value), `uri`, `period` (Period), `sourceParty` (OrganizationReference)), and
+    /// the `sourceParty` code added to the open partyRole codelist.
+    ///
+    /// Field names and types follow the published extension; its `minItems`, `uniqueItems`
+    /// and `minLength` constraints are left out, so only the shape is checked.
+    pub fn budget_breakdown() -> ExtensionPatch {
+        // Embedded at build time and covered by tests: a parse failure is a packaging bug.
+        ExtensionPatch::from_files(
+            BUDGET_BREAKDOWN_PATCH,
+            [("+partyRole.csv", BUDGET_BREAKDOWN_PARTY_ROLE)],
+        )
+        .expect("the embedded budget breakdown patch is JSON")
+    }
+
+    /// The metrics extension ([`Self::METRICS_URL`]) as far as validation needs it, from our
+    /// own embedded patch (`schema/extensions/metrics/`): arrays of `Metric` at
+    /// `planning.forecasts`, `tender.targets`, `awards[].agreedMetrics`,
+    /// `contracts[].agreedMetrics` and `contracts[].implementation.metrics`; `Metric` (`id`
+    /// required; `title`, `description`, `observations`), `Observation` (`id` required;
+    /// `period`, `value`, `measure` (string or number), `unit` (`name`, `scheme`, `id`, `uri`),
+    /// `dimensions`, `notes`, `relatedImplementationMilestone`) and `MilestoneReference`.
+    ///
+    /// It also allows `Observation.measureClassification` (a Classification) from the United
+    /// Kingdom extension, since Find a Tender's contract performance notices (UK9) rate each
+    /// observation with it. As with [`Self::budget_breakdown`], `minItems`, `uniqueItems`,
+    /// `minLength` and `minProperties` are left out.
+    pub fn metrics() -> ExtensionPatch {
+        ExtensionPatch::from_files(METRICS_PATCH, []).expect("the embedded metrics patch is JSON")
+    }
+}
+
 /// A schema that cannot be built (bad extension patch or codelist).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchemaError {
