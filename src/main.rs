@@ -84,7 +84,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             let settings = load_settings(&cli.config, &cli.database)?;
             let url = database_url(&settings)?;
             let mut conn = url.connect()?;
-            let applied = db::run_migrations(&mut conn)?;
+            let applied = migrate(&mut conn)?;
             eprintln!(
                 "{}: {} migration(s) applied{}",
                 url,
@@ -101,7 +101,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             let settings = load_settings(&cli.config, &cli.database)?;
             let url = database_url(&settings)?;
             let mut conn = url.connect()?;
-            db::run_migrations(&mut conn)?;
+            migrate(&mut conn)?;
             commands::token::run(command, &mut conn)?;
             Ok(true)
         }
@@ -114,10 +114,27 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             let settings = load_settings(&cli.config, &cli.database)?;
             let url = database_url(&settings)?;
             let mut conn = url.connect()?;
-            db::run_migrations(&mut conn)?;
+            migrate(&mut conn)?;
             Ok(commands::import::run(args, &mut conn)?.clean())
         }
     }
+}
+
+/// Brings the schema up to date. When a migration ran on a database that already holds
+/// records, their derived columns are recomputed from the stored compiled releases, since
+/// columns a migration adds start empty.
+fn migrate(conn: &mut register::DbConnection) -> anyhow::Result<Vec<String>> {
+    let applied = db::run_migrations(conn)?;
+    if !applied.is_empty() && register::releases::count(conn)? > 0 {
+        tracing::info!("schema changed: recomputing the derived columns of stored records");
+        let refreshed = register::releases::refresh_derived_columns(conn, |done| {
+            if done.is_multiple_of(50_000) {
+                tracing::info!(records = done, "records refreshed so far");
+            }
+        })?;
+        tracing::info!(records = refreshed, "record columns refreshed");
+    }
+    Ok(applied)
 }
 
 fn load_settings(config: &Option<PathBuf>, database: &Option<String>) -> anyhow::Result<Settings> {
@@ -136,7 +153,7 @@ fn database_url(settings: &Settings) -> anyhow::Result<DatabaseUrl> {
 fn serve(settings: Settings, bind: Option<String>, no_demo: bool) -> anyhow::Result<()> {
     let url = database_url(&settings)?;
     let mut conn = url.connect()?;
-    let applied = db::run_migrations(&mut conn)?;
+    let applied = migrate(&mut conn)?;
     tracing::info!(database = %url, migrations_applied = applied.len(), "database ready");
     if !no_demo && register::releases::count(&mut conn)? == 0 {
         let demo = commands::demo::load(&mut conn).context("cannot load the demo data")?;

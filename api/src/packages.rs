@@ -46,6 +46,12 @@ impl Publisher {
         package.insert("publisher".into(), json!({"name": self.name, "uri": base}));
         package.insert("license".into(), json!(LICENSE));
         package.insert("version".into(), json!("1.1"));
+        // The extensions the register's schema knows, so a validator or a reader of the
+        // package knows the commissioning, budget breakdown and metrics fields.
+        package.insert(
+            "extensions".into(),
+            json!(register::extension::package_extensions(base)),
+        );
         package.insert(key.into(), Value::Array(items));
         Value::Object(package)
     }

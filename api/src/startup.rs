@@ -102,6 +102,7 @@ impl Application {
                 .configure(routes::configure)
                 .split_for_parts();
             app.service(web::redirect("/docs", "/docs/"))
+                .service(web::redirect("/extension", "/extension/"))
                 .service(
                     SwaggerUi::new("/docs/{_:.*}")
                         .url("/openapi.json", api)

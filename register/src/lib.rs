@@ -2,9 +2,12 @@
 //! connection type), schema and migrations, telemetry. `api` and `sync` build on it.
 
 pub mod audit;
+pub mod commissioning;
 pub mod config;
 pub mod db;
+pub mod extension;
 pub mod organisations;
+pub mod overlaps;
 pub mod releases;
 pub mod schema;
 pub mod summary;

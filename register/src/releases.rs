@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     audit::{json_array, now},
+    commissioning,
     db::DbConnection,
     schema::{records, records_fts, releases},
     summary::{self, RecordSummary},
@@ -182,40 +183,21 @@ pub fn recompile(conn: &mut DbConnection, ocid: &str) -> Result<(), StoreError> 
     let compiled = record.compiled_value();
     let versioned = serde_json::to_string(&record.versioned()).map_err(corrupt)?;
     let compiled_text = serde_json::to_string(&compiled).map_err(corrupt)?;
-    let s: RecordSummary = summary::summarise(&compiled);
-    let json = json_array;
+    let derived = DerivedColumns::of(&compiled);
     let columns = (
         records::compiled_release.eq(&compiled_text),
         records::versioned_release.eq(Some(&versioned)),
         records::release_count.eq(count),
-        records::title.eq(&s.title),
-        records::description.eq(&s.description),
-        records::stage.eq(&s.stage),
-        records::status.eq(&s.status),
-        records::buyer_org_id.eq(&s.buyer_org_id),
-        records::party_org_ids.eq(json(&s.party_org_ids)),
-        records::supplier_org_ids.eq(json(&s.supplier_org_ids)),
-        records::value_amount.eq(s.value_amount),
-        records::value_currency.eq(&s.value_currency),
-        records::published_at.eq(s.published_at),
-        records::tender_deadline.eq(s.tender_deadline),
-        records::contract_start.eq(s.contract_start),
-        records::contract_end.eq(s.contract_end),
-        records::cpv_codes.eq(json(&s.cpv_codes)),
-        records::service_category.eq(&s.service_category),
-        records::delivery_area.eq(&s.delivery_area),
-        records::vcse_suitable.eq(s.vcse_suitable),
-        records::sme_suitable.eq(s.sme_suitable),
         records::updated_at.eq(now()),
     );
     // Update, else insert: upserts do not go through the multi-backend connection
     // (rust-stack.md, pitfall 2), and this runs inside the caller's transaction.
     let updated = diesel::update(records::table.filter(records::ocid.eq(ocid)))
-        .set(columns.clone())
+        .set((columns, &derived))
         .execute(conn)?;
     if updated == 0 {
         diesel::insert_into(records::table)
-            .values((records::ocid.eq(ocid), columns))
+            .values((records::ocid.eq(ocid), columns, &derived))
             .execute(conn)?;
     }
     let record_id: i64 = records::table
@@ -233,6 +215,136 @@ pub fn recompile(conn: &mut DbConnection, ocid: &str) -> Result<(), StoreError> 
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// The query columns of a record (summary, commissioning and outcomes), all derived from its
+/// compiled release: one struct for the update and the insert of [`recompile`] and for
+/// [`refresh_derived_columns`].
+#[derive(Debug, AsChangeset, Insertable)]
+#[diesel(table_name = records, treat_none_as_null = true)]
+struct DerivedColumns {
+    title: Option<String>,
+    description: Option<String>,
+    stage: Option<String>,
+    status: Option<String>,
+    buyer_org_id: Option<String>,
+    party_org_ids: String,
+    supplier_org_ids: String,
+    value_amount: Option<f64>,
+    value_currency: Option<String>,
+    published_at: Option<chrono::NaiveDateTime>,
+    tender_deadline: Option<chrono::NaiveDateTime>,
+    contract_start: Option<chrono::NaiveDateTime>,
+    contract_end: Option<chrono::NaiveDateTime>,
+    cpv_codes: String,
+    service_category: Option<String>,
+    delivery_area: Option<String>,
+    vcse_suitable: Option<bool>,
+    sme_suitable: Option<bool>,
+    partner_org_ids: String,
+    commissioning_level: Option<String>,
+    outcome_areas: String,
+    latest_rating: Option<String>,
+    commissioning: Option<String>,
+    outcomes: Option<String>,
+}
+
+impl DerivedColumns {
+    fn of(compiled: &Value) -> Self {
+        let s: RecordSummary = summary::summarise(compiled);
+        let intention = commissioning::intention_summary(compiled);
+        let outcomes = commissioning::outcome_summary(compiled);
+        Self {
+            title: s.title,
+            description: s.description,
+            stage: s.stage,
+            status: s.status,
+            buyer_org_id: s.buyer_org_id,
+            party_org_ids: json_array(&s.party_org_ids),
+            supplier_org_ids: json_array(&s.supplier_org_ids),
+            value_amount: s.value_amount,
+            value_currency: s.value_currency,
+            published_at: s.published_at,
+            tender_deadline: s.tender_deadline,
+            contract_start: s.contract_start,
+            contract_end: s.contract_end,
+            cpv_codes: json_array(&s.cpv_codes),
+            service_category: s.service_category,
+            delivery_area: s.delivery_area,
+            vcse_suitable: s.vcse_suitable,
+            sme_suitable: s.sme_suitable,
+            partner_org_ids: json_array(&commissioning::partner_org_ids(compiled)),
+            commissioning_level: intention.as_ref().and_then(|i| i.level.clone()),
+            outcome_areas: json_array(
+                intention
+                    .as_ref()
+                    .map_or(&[][..], |i| i.outcome_areas.as_slice()),
+            ),
+            latest_rating: outcomes
+                .as_ref()
+                .and_then(|o| o.latest_rating)
+                .map(|r| r.code().to_owned()),
+            // Serialising plain structs cannot fail; a summary is never worth failing a store.
+            commissioning: intention.and_then(|i| serde_json::to_string(&i).ok()),
+            outcomes: outcomes.and_then(|o| serde_json::to_string(&o).ok()),
+        }
+    }
+}
+
+/// Recomputes every record's derived columns from its stored compiled release, without
+/// merging again: run after a migration adds or changes derived columns, so records stored
+/// before it get them. Batches of 500 records, each batch one transaction; `progress` is
+/// told the number of records done so far.
+pub fn refresh_derived_columns(
+    conn: &mut DbConnection,
+    mut progress: impl FnMut(u64),
+) -> Result<u64, StoreError> {
+    const BATCH: i64 = 500;
+    let mut after = 0_i64;
+    let mut done = 0_u64;
+    loop {
+        let batch: Vec<(i64, String, String)> = records::table
+            .filter(records::id.gt(after))
+            .order(records::id.asc())
+            .select((records::id, records::ocid, records::compiled_release))
+            .limit(BATCH)
+            .load(conn)?;
+        let Some(last) = batch.last() else {
+            return Ok(done);
+        };
+        after = last.0;
+        conn.transaction(|conn| {
+            for (id, ocid, text) in &batch {
+                let compiled: Value =
+                    serde_json::from_str(text).map_err(|source| StoreError::Corrupt {
+                        ocid: ocid.clone(),
+                        source,
+                    })?;
+                diesel::update(records::table.filter(records::id.eq(id)))
+                    .set(&DerivedColumns::of(&compiled))
+                    .execute(conn)?;
+            }
+            Ok::<_, StoreError>(())
+        })?;
+        done += batch.len() as u64;
+        progress(done);
+    }
+}
+
+/// The compiled release of `ocid`, if a record of it is stored.
+pub fn compiled_release(conn: &mut DbConnection, ocid: &str) -> Result<Option<Value>, StoreError> {
+    let text: Option<String> = records::table
+        .filter(records::ocid.eq(ocid))
+        .select(records::compiled_release)
+        .first(conn)
+        .optional()?;
+    text.map(|t| {
+        serde_json::from_str(&t).map_err(|source| StoreError::Corrupt {
+            ocid: ocid.to_owned(),
+            source,
+        })
+    })
+    .transpose()
 }
 
 /// One stored record as the JSON texts stored: serving it needs no parsing.

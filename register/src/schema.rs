@@ -55,6 +55,12 @@ diesel::table! {
         vcse_suitable -> Nullable<Bool>,
         sme_suitable -> Nullable<Bool>,
         updated_at -> Timestamp,
+        partner_org_ids -> Text,
+        commissioning_level -> Nullable<Text>,
+        outcome_areas -> Text,
+        latest_rating -> Nullable<Text>,
+        commissioning -> Nullable<Text>,
+        outcomes -> Nullable<Text>,
     }
 }
 

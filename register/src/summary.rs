@@ -12,6 +12,8 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::commissioning::Money;
+
 /// Upper bound of [`search_text`], in bytes: enough for every title and a long description,
 /// small enough that one verbose notice cannot bloat the full-text index.
 pub const SEARCH_TEXT_MAX_BYTES: usize = 20 * 1024;
@@ -116,6 +118,43 @@ pub fn org_id(party_or_ref: &Value) -> Option<String> {
         .filter_map(|i| scheme_id(Some(i)))
         .find(|joined| is_org_id(joined));
     additional.or(id)
+}
+
+/// Roles whose organisations commission a process and so may publish releases about it.
+pub const PUBLISHING_ROLES: [&str; 3] = ["buyer", "procuringEntity", "funder"];
+
+/// The organisations a release (or compiled release) names as commissioning the process,
+/// each with how it is named: the `buyer`, parties with a role of [`PUBLISHING_ROLES`], and
+/// pooled-budget contributors (`planning.budget.budgetBreakdown[].sourceParty`, role
+/// `budgetContributor`). In document order, without repeats of the same (role, org).
+pub fn publishing_orgs(r: &Value) -> Vec<(&'static str, String)> {
+    let mut named: Vec<(&'static str, String)> = Vec::new();
+    let mut add = |role: &'static str, org: Option<String>| {
+        if let Some(org) = org
+            && !named.iter().any(|(r, o)| *r == role && *o == org)
+        {
+            named.push((role, org));
+        }
+    };
+    if let Some(buyer) = r.get("buyer") {
+        add("buyer", org_id(buyer));
+    }
+    for party in objects(r.get("parties")) {
+        for role in PUBLISHING_ROLES {
+            if has_role(party, role) {
+                add(role, org_id(party));
+            }
+        }
+    }
+    for share in objects(at(r, &["planning", "budget", "budgetBreakdown"])) {
+        if let Some(source) = share.get("sourceParty") {
+            let org = party_for(r, source, "funder")
+                .and_then(org_id)
+                .or_else(|| org_id(source));
+            add("budgetContributor", org);
+        }
+    }
+    named
 }
 
 /// Parses an OCDS date-time to naive UTC. RFC 3339 with any offset is the norm; feeds also
@@ -397,7 +436,7 @@ fn scheme_id(identifier: Option<&Value>) -> Option<String> {
     })
 }
 
-fn has_role(party: &Value, role: &str) -> bool {
+pub(crate) fn has_role(party: &Value, role: &str) -> bool {
     party
         .get("roles")
         .and_then(Value::as_array)
@@ -409,7 +448,7 @@ fn has_role(party: &Value, role: &str) -> bool {
 }
 
 /// The party a reference points at (same `id`), preferring one with `role`.
-fn party_for<'a>(r: &'a Value, reference: &Value, role: &str) -> Option<&'a Value> {
+pub(crate) fn party_for<'a>(r: &'a Value, reference: &Value, role: &str) -> Option<&'a Value> {
     let id = ident(reference.get("id"))?;
     let same = |p: &&Value| ident(p.get("id")).as_deref() == Some(id.as_str());
     objects(r.get("parties"))
@@ -426,7 +465,7 @@ fn buyer_party(r: &Value) -> Option<&Value> {
         .or_else(|| objects(r.get("parties")).find(|p| has_role(p, "buyer")))
 }
 
-fn buyer_org_id(r: &Value) -> Option<String> {
+pub(crate) fn buyer_org_id(r: &Value) -> Option<String> {
     let reference = r.get("buyer").filter(|b| ident(b.get("id")).is_some());
     match reference {
         // The reference names the buyer; its party (when listed) says how to resolve it.
@@ -475,14 +514,9 @@ fn party_org_ids(r: &Value, buyer: Option<&str>, suppliers: &[String]) -> Vec<St
 // ---------------------------------------------------------------------------------------------
 // Value
 
-struct Money {
-    amount: f64,
-    currency: Option<String>,
-}
-
 /// `value.amount` only: Find a Tender also publishes `amountGross` (with VAT), and net and
 /// gross must never be added together (uk-feeds.md 1.5).
-fn money(value: Option<&Value>) -> Option<Money> {
+pub(crate) fn money(value: Option<&Value>) -> Option<Money> {
     let value = value?;
     Some(Money {
         amount: number(value.get("amount"))?,
@@ -490,7 +524,7 @@ fn money(value: Option<&Value>) -> Option<Money> {
     })
 }
 
-enum Total {
+pub(crate) enum Total {
     /// Nothing to add up at this level: try the next one.
     Nothing,
     /// Amounts in more than one currency (or with and without one): no meaningful total.
@@ -498,7 +532,7 @@ enum Total {
     Sum(f64, Option<String>),
 }
 
-fn total(values: impl IntoIterator<Item = Money>) -> Total {
+pub(crate) fn total(values: impl IntoIterator<Item = Money>) -> Total {
     let mut result = Total::Nothing;
     for m in values {
         result = match result {
@@ -548,7 +582,7 @@ fn value(r: &Value) -> Option<(f64, Option<String>)> {
 
 /// An amount: a JSON number (kept as text under `arbitrary_precision`, hence `as_f64`) or, in
 /// bad data, a numeric string. Infinite and NaN values are rejected: they cannot be stored.
-fn number(v: Option<&Value>) -> Option<f64> {
+pub(crate) fn number(v: Option<&Value>) -> Option<f64> {
     let n = match v? {
         Value::Number(n) => n.as_f64()?,
         Value::String(s) => {
@@ -566,12 +600,12 @@ fn number(v: Option<&Value>) -> Option<f64> {
 // ---------------------------------------------------------------------------------------------
 // Dates
 
-fn date(v: Option<&Value>) -> Option<NaiveDateTime> {
+pub(crate) fn date(v: Option<&Value>) -> Option<NaiveDateTime> {
     text(v).and_then(parse_ocds_datetime)
 }
 
 #[derive(Clone, Copy)]
-enum Extreme {
+pub(crate) enum Extreme {
     Earliest,
     Latest,
 }
@@ -709,12 +743,12 @@ fn merge_flag(a: Option<bool>, b: Option<bool>) -> Option<bool> {
 // ---------------------------------------------------------------------------------------------
 // Defensive access
 
-fn at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
+pub(crate) fn at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
     path.iter().try_fold(v, |v, key| v.get(key))
 }
 
 /// The objects of an array; anything else (missing, null, a lone object, a string) is empty.
-fn objects(v: Option<&Value>) -> impl Iterator<Item = &Value> {
+pub(crate) fn objects(v: Option<&Value>) -> impl Iterator<Item = &Value> {
     v.and_then(Value::as_array)
         .into_iter()
         .flatten()
@@ -723,19 +757,19 @@ fn objects(v: Option<&Value>) -> impl Iterator<Item = &Value> {
 
 /// The non-empty objects of a section (`awards`, `contracts`, `lots`): a `{}` left by a merge
 /// is no award.
-fn entries(v: Option<&Value>) -> impl Iterator<Item = &Value> {
+pub(crate) fn entries(v: Option<&Value>) -> impl Iterator<Item = &Value> {
     objects(v).filter(|x| x.as_object().is_some_and(|o| !o.is_empty()))
 }
 
 /// A trimmed, non-empty string.
-fn text(v: Option<&Value>) -> Option<&str> {
+pub(crate) fn text(v: Option<&Value>) -> Option<&str> {
     v.and_then(Value::as_str)
         .map(str::trim)
         .filter(|s| !s.is_empty())
 }
 
 /// An identifier: a trimmed non-empty string, or a number as written (OCDS allows both).
-fn ident(v: Option<&Value>) -> Option<String> {
+pub(crate) fn ident(v: Option<&Value>) -> Option<String> {
     match v? {
         Value::String(s) => Some(s.trim()).filter(|s| !s.is_empty()).map(str::to_owned),
         Value::Number(n) => Some(n.to_string()),

@@ -34,8 +34,11 @@ pub enum View {
     Opportunities,
     /// Awarded processes (award, contract or implementation stage).
     Contracts,
-    /// Processes in implementation, where outcomes are reported.
+    /// Contracts with reported outcomes (implementation metrics).
     Outcomes,
+    /// Live contracts ending within a window (set by `Filters::ending_*`), soonest end first:
+    /// the re-commissioning pipeline.
+    Expiring,
     /// Every record.
     Records,
 }
@@ -61,6 +64,18 @@ pub struct Filters {
     pub deadline_from: Option<NaiveDateTime>,
     pub deadline_to: Option<NaiveDateTime>,
     pub updated_since: Option<NaiveDateTime>,
+    /// An agency commissioning the process: lead, funder or pooled-budget contributor.
+    pub partner: Option<String>,
+    /// Commissioning level (individual, local, operational, strategic, regional).
+    pub level: Option<String>,
+    /// Part of an outcome area of an intention, case-insensitive.
+    pub outcome_area: Option<String>,
+    /// Latest outcome rating (good, approachingTarget, requiresImprovement, inadequate).
+    pub rating: Option<String>,
+    /// Contract end on or after.
+    pub ending_from: Option<NaiveDateTime>,
+    /// Contract end on or before.
+    pub ending_to: Option<NaiveDateTime>,
 }
 
 /// One row of a view: the record's query columns.
@@ -90,6 +105,9 @@ pub struct RecordRow {
     pub vcse_suitable: Option<bool>,
     pub sme_suitable: Option<bool>,
     pub updated_at: NaiveDateTime,
+    pub partner_org_ids: String,
+    pub commissioning: Option<String>,
+    pub outcomes: Option<String>,
 }
 
 pub struct Page {
@@ -106,24 +124,25 @@ pub enum ViewError {
     Database(#[from] diesel::result::Error),
 }
 
-/// A keyset position: the last row's deadline (opportunities only) and id.
+/// A keyset position: the last row's sort time (deadline of an opportunity, end of an
+/// expiring contract) and id.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Position {
-    deadline: Option<NaiveDateTime>,
+    time: Option<NaiveDateTime>,
     id: i64,
 }
 
 impl Position {
     /// Opaque to clients: hex of `id` or `micros.id`, so nobody builds on its shape.
     fn encode(&self) -> String {
-        let plain = match self.deadline {
+        let plain = match self.time {
             Some(d) => format!("{}.{}", d.and_utc().timestamp_micros(), self.id),
             None => self.id.to_string(),
         };
         plain.bytes().map(|b| format!("{b:02x}")).collect()
     }
 
-    fn decode(cursor: &str, with_deadline: bool) -> Result<Self, ViewError> {
+    fn decode(cursor: &str, with_time: bool) -> Result<Self, ViewError> {
         let bytes = (0..cursor.len())
             .step_by(2)
             .map(|i| {
@@ -135,19 +154,19 @@ impl Position {
             .ok_or(ViewError::BadCursor)?;
         let plain = String::from_utf8(bytes).map_err(|_| ViewError::BadCursor)?;
         let parse_id = |s: &str| s.parse::<i64>().map_err(|_| ViewError::BadCursor);
-        if with_deadline {
+        if with_time {
             let (micros, id) = plain.split_once('.').ok_or(ViewError::BadCursor)?;
             let micros = micros.parse::<i64>().map_err(|_| ViewError::BadCursor)?;
-            let deadline = chrono::DateTime::from_timestamp_micros(micros)
+            let time = chrono::DateTime::from_timestamp_micros(micros)
                 .ok_or(ViewError::BadCursor)?
                 .naive_utc();
             Ok(Self {
-                deadline: Some(deadline),
+                time: Some(time),
                 id: parse_id(id)?,
             })
         } else {
             Ok(Self {
-                deadline: None,
+                time: None,
                 id: parse_id(&plain)?,
             })
         }
@@ -165,31 +184,31 @@ pub fn page(
     cursor: Option<&str>,
 ) -> Result<Page, ViewError> {
     let limit = limit.clamp(1, MAX_LIMIT);
-    let by_deadline = view == View::Opportunities;
-    let after = cursor
-        .map(|c| Position::decode(c, by_deadline))
-        .transpose()?;
+    // Opportunities sort by deadline and expiring contracts by end date (soonest first);
+    // the other views newest first.
+    let by_time = matches!(view, View::Opportunities | View::Expiring);
+    let after = cursor.map(|c| Position::decode(c, by_time)).transpose()?;
     let mut query = filtered(view, filters, conn.backend());
-    query = match (by_deadline, after) {
-        (
-            true,
-            Some(Position {
-                deadline: Some(d),
-                id,
-            }),
-        ) => query
-            .filter(
-                records::tender_deadline
-                    .gt(d)
-                    .or(records::tender_deadline.eq(d).and(records::id.gt(id))),
-            )
-            .order((records::tender_deadline.asc(), records::id.asc())),
-        (true, _) => query.order((records::tender_deadline.asc(), records::id.asc())),
+    macro_rules! soonest_first {
+        ($column:expr) => {
+            match after {
+                Some(Position { time: Some(t), id }) => query
+                    .filter($column.gt(t).or($column.eq(t).and(records::id.gt(id))))
+                    .order(($column.asc(), records::id.asc())),
+                _ => query.order(($column.asc(), records::id.asc())),
+            }
+        };
+    }
+    query = match view {
+        View::Opportunities => soonest_first!(records::tender_deadline),
+        View::Expiring => soonest_first!(records::contract_end),
         // Newest first: rows added while paging have larger ids and never shift a cursor.
-        (false, Some(position)) => query
-            .filter(records::id.lt(position.id))
-            .order(records::id.desc()),
-        (false, None) => query.order(records::id.desc()),
+        _ => match after {
+            Some(position) => query
+                .filter(records::id.lt(position.id))
+                .order(records::id.desc()),
+            None => query.order(records::id.desc()),
+        },
     };
     let mut rows: Vec<RecordRow> = query
         .select(RecordRow::as_select())
@@ -199,10 +218,10 @@ pub fn page(
         rows.truncate(limit as usize);
         rows.last().map(|last| {
             Position {
-                deadline: if by_deadline {
-                    last.tender_deadline
-                } else {
-                    None
+                time: match view {
+                    View::Opportunities => last.tender_deadline,
+                    View::Expiring => last.contract_end,
+                    _ => None,
                 },
                 id: last.id,
             }
@@ -238,7 +257,15 @@ macro_rules! apply_record_filters {
             View::Contracts => {
                 query.filter(records::stage.eq_any(["award", "contract", "implementation"]))
             }
-            View::Outcomes => query.filter(records::stage.eq("implementation")),
+            View::Outcomes => query.filter(records::outcomes.is_not_null()),
+            View::Expiring => query
+                .filter(records::stage.eq_any(["award", "contract", "implementation"]))
+                .filter(records::status.is_null().or(records::status.ne_all([
+                    "terminated",
+                    "cancelled",
+                    "unsuccessful",
+                ])))
+                .filter(records::contract_end.is_not_null()),
             View::Records => query,
         };
         if let Some(q) = filters.q.as_deref().filter(|q| !q.trim().is_empty()) {
@@ -307,8 +334,206 @@ macro_rules! apply_record_filters {
         if let Some(d) = filters.updated_since {
             query = query.filter(records::updated_at.ge(d));
         }
+        if let Some(partner) = &filters.partner {
+            query = query.filter(records::partner_org_ids.like(json_item_like(partner, false)));
+        }
+        if let Some(level) = &filters.level {
+            query = query.filter(records::commissioning_level.eq(level.trim().to_owned()));
+        }
+        if let Some(area) = &filters.outcome_area {
+            let pattern = format!("%{}%", escape_like(&area.trim().to_lowercase()));
+            query = query.filter(
+                lower(records::outcome_areas.nullable())
+                    .like(pattern)
+                    .escape('\\'),
+            );
+        }
+        if let Some(rating) = &filters.rating {
+            query = query.filter(records::latest_rating.eq(rating.trim().to_owned()));
+        }
+        if let Some(d) = filters.ending_from {
+            query = query.filter(records::contract_end.ge(d));
+        }
+        if let Some(d) = filters.ending_to {
+            query = query.filter(records::contract_end.le(d));
+        }
         query
     }};
+}
+
+/// Contracts of one service area in the expiring window: the re-commissioning pipeline of
+/// that area.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct ServiceAreaGroup {
+    /// The service category (from CPV), or null where the contracts carry none.
+    pub service_category: Option<String>,
+    pub contracts: i64,
+    /// Sum of the contracts' values (whatever their currency: nearly all are GBP).
+    pub value_total: Option<f64>,
+    /// The soonest end in the group (UTC).
+    pub first_end: Option<String>,
+}
+
+/// The expiring contracts matching `filters`, counted per service area, the area with the
+/// soonest-ending contract first.
+pub fn expiring_groups(
+    conn: &mut DbConnection,
+    filters: &Filters,
+) -> Result<Vec<ServiceAreaGroup>, ViewError> {
+    // Grouped here rather than in SQL: a GROUP BY on the boxed multi-backend query does not
+    // type-check, and the window holds few enough contracts to read their three columns.
+    let rows: Vec<(Option<String>, Option<f64>, Option<NaiveDateTime>)> =
+        filtered(View::Expiring, filters, conn.backend())
+            .select((
+                records::service_category,
+                records::value_amount,
+                records::contract_end,
+            ))
+            .load(conn)?;
+    let mut by_area: std::collections::BTreeMap<Option<String>, ServiceAreaGroup> =
+        std::collections::BTreeMap::new();
+    for (category, value, end) in rows {
+        let group = by_area
+            .entry(category.clone())
+            .or_insert_with(|| ServiceAreaGroup {
+                service_category: category,
+                contracts: 0,
+                value_total: None,
+                first_end: None,
+            });
+        group.contracts += 1;
+        if let Some(v) = value {
+            *group.value_total.get_or_insert(0.0) += v;
+        }
+        let end = end.map(|t| t.and_utc().format("%Y-%m-%dT%H:%M:%SZ").to_string());
+        if end.is_some() && (group.first_end.is_none() || end < group.first_end) {
+            group.first_end = end;
+        }
+    }
+    let mut groups: Vec<ServiceAreaGroup> = by_area.into_values().collect();
+    groups.sort_by(|a, b| {
+        (&a.first_end, &a.service_category).cmp(&(&b.first_end, &b.service_category))
+    });
+    Ok(groups)
+}
+
+/// The processes overlap detection compares ([`crate::overlaps`]): intentions, open tenders
+/// and live contracts (not ended before `now`, not terminated or cancelled). Only the
+/// columns the comparison needs are read, never a compiled release.
+pub fn overlap_candidates(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+) -> Result<Vec<crate::overlaps::Candidate>, ViewError> {
+    use crate::overlaps::{Candidate, Kind};
+    type Row = (
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<NaiveDateTime>,
+        Option<NaiveDateTime>,
+        Option<String>,
+    );
+    let rows: Vec<Row> = records::table
+        .filter(
+            records::stage
+                .eq("planning")
+                .or(records::stage
+                    .eq("tender")
+                    .and(records::status.eq_any(["active", "planned", "planning"])))
+                .or(records::stage
+                    .eq_any(["award", "contract", "implementation"])
+                    .and(
+                        records::contract_end
+                            .is_null()
+                            .or(records::contract_end.ge(now)),
+                    )),
+        )
+        .filter(records::status.is_null().or(records::status.ne_all([
+            "terminated",
+            "cancelled",
+            "unsuccessful",
+        ])))
+        .order(records::id.asc())
+        .select((
+            records::ocid,
+            records::stage,
+            records::title,
+            records::description,
+            records::buyer_org_id,
+            records::partner_org_ids,
+            records::cpv_codes,
+            records::service_category,
+            records::delivery_area,
+            records::contract_start,
+            records::contract_end,
+            records::commissioning,
+        ))
+        .load(conn)?;
+    let list = |text: &str| serde_json::from_str::<Vec<String>>(text).unwrap_or_default();
+    Ok(rows
+        .into_iter()
+        .map(
+            |(
+                ocid,
+                stage,
+                title,
+                description,
+                buyer,
+                partners,
+                cpv,
+                category,
+                area,
+                start,
+                end,
+                intention,
+            )| {
+                let kind = match stage.as_deref() {
+                    Some("planning") => Kind::Intention,
+                    Some("tender") => Kind::Opportunity,
+                    _ => Kind::Contract,
+                };
+                // An intention's expected delivery period, when it says, beats the columns.
+                let expected = intention.as_deref().and_then(|t| {
+                    serde_json::from_str::<crate::commissioning::IntentionSummary>(t).ok()
+                });
+                let when =
+                    |v: Option<&String>| v.and_then(|t| crate::summary::parse_ocds_datetime(t));
+                let (start, end) = match &expected {
+                    Some(i) if i.expected_start.is_some() || i.expected_end.is_some() => (
+                        when(i.expected_start.as_ref()).or(start),
+                        when(i.expected_end.as_ref()).or(end),
+                    ),
+                    _ => (start, end),
+                };
+                let mut agencies = list(&partners);
+                if let Some(b) = &buyer
+                    && !agencies.contains(b)
+                {
+                    agencies.push(b.clone());
+                    agencies.sort();
+                }
+                Candidate {
+                    ocid,
+                    kind,
+                    title,
+                    description,
+                    buyer,
+                    agencies,
+                    cpv_codes: list(&cpv),
+                    service_category: category,
+                    area,
+                    start,
+                    end,
+                }
+            },
+        )
+        .collect())
 }
 
 fn filtered<'a>(view: View, filters: &'a Filters, backend: Backend) -> Query<'a> {
@@ -344,17 +569,14 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_reject_forgeries() {
-        let p = Position {
-            deadline: None,
-            id: 42,
-        };
+        let p = Position { time: None, id: 42 };
         assert_eq!(Position::decode(&p.encode(), false).unwrap(), p);
         let d = chrono::NaiveDate::from_ymd_opt(2027, 1, 31)
             .unwrap()
             .and_hms_opt(12, 0, 0)
             .unwrap();
         let p = Position {
-            deadline: Some(d),
+            time: Some(d),
             id: 7,
         };
         assert_eq!(Position::decode(&p.encode(), true).unwrap(), p);

@@ -11,7 +11,7 @@ use register::{
     schema::{records, releases},
     testing::TestDb,
 };
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::support::{Served, ocreg};
 
@@ -241,6 +241,33 @@ async fn serve_loads_the_demo_data_into_an_empty_database() {
     .await
     .unwrap();
     assert_eq!(response.status(), 200);
+
+    // The commissioning views have something to show: a joint intention with a pooled
+    // budget, a contract's rated outcomes, an overlap between two agencies.
+    let get = |path: &str| {
+        let url = format!("{}{path}", served.address);
+        async move {
+            let response = reqwest::get(url).await.unwrap();
+            assert_eq!(response.status(), 200);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    let intentions = get(&format!("/api/v1/intentions?ocid={DEMO_INTENTION}")).await;
+    let joint = &intentions["data"][0]["commissioning"];
+    assert_eq!(joint["joint"], true);
+    assert_eq!(joint["contributions"].as_array().unwrap().len(), 4);
+    assert_eq!(joint["pooled_budget"]["amount"], 6900000.0);
+    let outcomes = get("/api/v1/outcomes?ocid=ocds-ocdemo-wyv-0004").await;
+    let summary = &outcomes["data"][0]["outcomes"];
+    assert_eq!(summary["latest_rating"], "approachingTarget");
+    assert_eq!(summary["trend"], "improving");
+    let overlaps = get("/api/v1/overlaps?agency=GB-NHS-QZW").await;
+    let planted = overlaps["data"].as_array().unwrap().iter().any(|pair| {
+        let ocids = [&pair["a"]["ocid"], &pair["b"]["ocid"]];
+        ocids.contains(&&json!("ocds-ocdemo-wyv-0004"))
+            && ocids.contains(&&json!("ocds-ocdemo-wyv-0005"))
+    });
+    assert!(planted, "{overlaps}");
     drop(served);
 
     let mut conn = db.url.connect().unwrap();
@@ -251,7 +278,7 @@ async fn serve_loads_the_demo_data_into_an_empty_database() {
         .unwrap();
     let (all, _) = counts(&db);
     assert_eq!(demo, all);
-    assert_eq!(all, 9 + 17 + 7, "every demo release is loaded");
+    assert_eq!(all, 10 + 17 + 7, "every demo release is loaded");
 
     // A database with releases is left alone.
     let served = Served::start(dir.path(), &["--database", &db.url_string()]);

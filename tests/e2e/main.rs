@@ -3,7 +3,9 @@
 //! One test binary, so the workspace links it once.
 
 mod cli;
+mod commissioning;
 mod docs;
+mod extension;
 mod health;
 mod http;
 mod import;

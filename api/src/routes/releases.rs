@@ -3,7 +3,6 @@
 use actix_web::{HttpRequest, HttpResponse, get, http::header, post, web};
 use diesel::Connection;
 use futures_util::StreamExt;
-use ocds::validate::Schema;
 use register::{
     audit::{self, NewAuditEntry},
     releases::{self, Outcome, StoreError, Stored},
@@ -38,12 +37,10 @@ pub struct PublishResponse {
     pub warnings: Vec<FieldError>,
 }
 
-/// Roles whose organisation may publish a release: the token must hold one of them.
-const PUBLISHING_ROLES: [&str; 3] = ["buyer", "procuringEntity", "funder"];
-
 /// Publish one release or a release package.
 ///
-/// The body is validated against OCDS 1.1.5; every release must name, as buyer or as a party
+/// The body is validated against OCDS 1.1.5 with the budget breakdown, metrics and ocreg
+/// (`/extension/`) extensions; every release must name, as buyer or as a party
 /// with role buyer, procuringEntity or funder, an organisation the token may publish for.
 /// Releases are stored and each touched record is recompiled in one transaction, audited
 /// with the request id. Re-sending a stored release unchanged is accepted (status
@@ -93,17 +90,12 @@ pub async fn publish(
         .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
     let incoming = releases_of(document_checked(&document)?, &document);
 
-    let report = Schema::core().validate(&document);
+    let report = register::extension::schema().validate(&document);
     if !report.is_valid() {
         return Err(ApiError::Unprocessable {
             detail: format!("{} OCDS validation error(s)", report.errors.len()),
             errors: to_field_errors(report.errors),
         });
-    }
-    let mut publisher_org = None;
-    for (release, pointer) in &incoming {
-        let org = permitted_org(&caller, release, pointer)?;
-        publisher_org.get_or_insert(org);
     }
 
     let pool = state.pool.clone();
@@ -112,6 +104,7 @@ pub async fn publish(
     let stored = state.blocking(move || -> Result<Vec<Stored>, ApiError> {
         let mut conn = pool.get()?;
         conn.transaction(|conn| {
+            let publisher_org = check_permission(conn, &caller, &incoming)?;
             let stored = releases::store(conn, &incoming, "api", publisher_org.as_deref())?;
             audit::record(
                 conn,
@@ -126,9 +119,12 @@ pub async fn publish(
                     })),
                 },
             )?;
-            Ok::<_, StoreError>(stored)
+            Ok::<_, PublishError>(stored)
         })
-        .map_err(store_error)
+        .map_err(|e| match e {
+            PublishError::Refused(e) => e,
+            PublishError::Store(e) => store_error(e),
+        })
     })
     .await??;
 
@@ -246,25 +242,7 @@ fn permitted_org(
     release: &Value,
     pointer: &str,
 ) -> Result<String, ApiError> {
-    let mut named = Vec::new();
-    if let Some(buyer) = release.get("buyer").and_then(summary::org_id) {
-        named.push(("buyer", buyer));
-    }
-    for party in release
-        .get("parties")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let roles = party.get("roles").and_then(Value::as_array);
-        for role in PUBLISHING_ROLES {
-            if roles.is_some_and(|r| r.iter().any(|v| v == role))
-                && let Some(org) = summary::org_id(party)
-            {
-                named.push((role, org));
-            }
-        }
-    }
+    let named = summary::publishing_orgs(release);
     if let Some((_, org)) = named.iter().find(|(_, org)| caller.may_publish_for(org)) {
         return Ok(org.clone());
     }
@@ -289,6 +267,116 @@ fn permitted_org(
             names.join(", ")
         )
     }))
+}
+
+/// Why a publication failed inside its transaction.
+enum PublishError {
+    Refused(ApiError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for PublishError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+impl From<diesel::result::Error> for PublishError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+impl From<audit::AuditError> for PublishError {
+    fn from(e: audit::AuditError) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+/// Whether the caller may publish every release, and for which organisation (the first
+/// one that grants it). Decided per process (ocid):
+/// - a process already in the register is updated only by the agencies commissioning it as
+///   compiled so far (buyer, procuring entities, funders, pooled-budget contributors), so any
+///   partner of a joint intention may update it, even with a partial release naming only the
+///   change, and no agency can write into another's process by naming itself in a release;
+/// - a new process must name, in at least one of its releases, an organisation the token
+///   may publish for as buyer, procuring entity, funder or budget contributor.
+fn check_permission(
+    conn: &mut register::DbConnection,
+    caller: &Authenticated,
+    incoming: &[(Value, String)],
+) -> Result<Option<String>, PublishError> {
+    let mut publisher_org = None;
+    let mut checked = std::collections::HashSet::new();
+    for (release, pointer) in incoming {
+        let ocid = release.get("ocid").and_then(Value::as_str).unwrap_or("");
+        if !checked.insert(ocid) {
+            continue;
+        }
+        // A stored process naming no commissioner is treated as new: its releases decide.
+        let stored = releases::compiled_release(conn, ocid)?
+            .filter(|compiled| !summary::publishing_orgs(compiled).is_empty());
+        let granted = match stored {
+            Some(compiled) => commissioner_of(caller, &compiled, ocid, pointer)?,
+            None => {
+                let same_process = incoming
+                    .iter()
+                    .filter(|(r, _)| r.get("ocid").and_then(Value::as_str).unwrap_or("") == ocid);
+                let mut first_refusal = None;
+                let mut granted = None;
+                for (r, p) in same_process {
+                    match permitted_org(caller, r, p) {
+                        Ok(org) => {
+                            granted = Some(org);
+                            break;
+                        }
+                        Err(e) => {
+                            first_refusal.get_or_insert(e);
+                        }
+                    }
+                }
+                match granted {
+                    Some(org) => org,
+                    None => {
+                        return Err(PublishError::Refused(first_refusal.unwrap_or_else(|| {
+                            ApiError::Forbidden(format!("{pointer}: not permitted"))
+                        })));
+                    }
+                }
+            }
+        };
+        publisher_org.get_or_insert(granted);
+    }
+    Ok(publisher_org)
+}
+
+/// The organisation, among those commissioning the stored process, that the caller may
+/// publish for; else 403 naming them.
+fn commissioner_of(
+    caller: &Authenticated,
+    compiled: &Value,
+    ocid: &str,
+    pointer: &str,
+) -> Result<String, PublishError> {
+    let mut commissioners: Vec<String> = summary::publishing_orgs(compiled)
+        .into_iter()
+        .map(|(_, org)| org)
+        .collect();
+    commissioners.sort();
+    commissioners.dedup();
+    if let Some(org) = commissioners.iter().find(|o| caller.may_publish_for(o)) {
+        return Ok(org.clone());
+    }
+    let location = if pointer.is_empty() {
+        "the release"
+    } else {
+        pointer
+    };
+    Err(PublishError::Refused(ApiError::Forbidden(format!(
+        "{location} updates {ocid}, a process commissioned by {}; only their tokens may update it, and this token publishes for {}",
+        commissioners.join(", "),
+        caller.org_ids.join(", ")
+    ))))
 }
 
 fn to_field_errors(issues: Vec<ocds::validate::Issue>) -> Vec<FieldError> {

@@ -3,8 +3,11 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, http::header, web};
 use register::{
+    commissioning::{IntentionSummary, OutcomeSummary},
     summary::parse_ocds_datetime,
-    views::{self, DEFAULT_LIMIT, Filters, MAX_LIMIT, RecordRow, View, ViewError},
+    views::{
+        self, DEFAULT_LIMIT, Filters, MAX_LIMIT, RecordRow, ServiceAreaGroup, View, ViewError,
+    },
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -46,6 +49,21 @@ pub struct ViewQuery {
     pub deadline_to: Option<String>,
     /// Changed in the register on or after (for keeping a copy in sync).
     pub updated_since: Option<String>,
+    /// An agency commissioning the process (lead, funder or pooled-budget contributor), e.g.
+    /// `GB-NHS-QZW`.
+    pub partner: Option<String>,
+    /// Commissioning level: individual, local, operational, strategic or regional.
+    pub level: Option<String>,
+    /// Part of an intention's outcome area, case-insensitive, e.g. `emotionally well`.
+    pub outcome_area: Option<String>,
+    /// Latest outcome rating: good, approachingTarget, requiresImprovement or inadequate.
+    pub rating: Option<String>,
+    /// Contract end on or after.
+    pub ending_from: Option<String>,
+    /// Contract end on or before.
+    pub ending_to: Option<String>,
+    /// Expiring contracts only: the window in months from now (1 to 120, default 12).
+    pub months: Option<String>,
     /// Rows per page, 1 to 1000 (default 100).
     pub limit: Option<String>,
     /// The `links.next` cursor of the previous page.
@@ -83,7 +101,53 @@ impl ViewQuery {
             deadline_from: date("deadline_from", &self.deadline_from)?,
             deadline_to: date("deadline_to", &self.deadline_to)?,
             updated_since: date("updated_since", &self.updated_since)?,
+            partner: self.partner.clone(),
+            level: self.level.clone(),
+            outcome_area: self.outcome_area.clone(),
+            rating: self.rating.clone(),
+            ending_from: date("ending_from", &self.ending_from)?,
+            ending_to: date("ending_to", &self.ending_to)?,
         })
+    }
+
+    /// The filters with the view's defaults: opportunities whose deadline has not passed,
+    /// contracts ending within `months` (expiring).
+    pub fn view_filters(&self, view: View) -> Result<Filters, ApiError> {
+        let mut filters = self.filters()?;
+        let now = chrono::Utc::now().naive_utc();
+        match view {
+            View::Opportunities if filters.deadline_from.is_none() => {
+                // An opportunity whose deadline has passed cannot be answered any more; ask
+                // with deadline_from to see those too.
+                filters.deadline_from = Some(now);
+            }
+            View::Expiring => {
+                let months = match self.months.as_deref() {
+                    None => DEFAULT_EXPIRING_MONTHS,
+                    Some(text) => text
+                        .trim()
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|m| (1..=MAX_EXPIRING_MONTHS).contains(m))
+                        .ok_or_else(|| {
+                            ApiError::BadRequest(format!(
+                                "months: '{text}' is not a whole number from 1 to {MAX_EXPIRING_MONTHS}"
+                            ))
+                        })?,
+                };
+                let from = *filters.ending_from.get_or_insert(now);
+                if filters.ending_to.is_none() {
+                    filters.ending_to = from.checked_add_months(chrono::Months::new(months));
+                }
+            }
+            _ if self.months.is_some() => {
+                return Err(ApiError::BadRequest(
+                    "months: applies to /api/v1/expiring only; use ending_from/ending_to".into(),
+                ));
+            }
+            _ => {}
+        }
+        Ok(filters)
     }
 
     pub fn limit(&self) -> Result<u32, ApiError> {
@@ -127,6 +191,10 @@ fn number(name: &str, value: &Option<String>) -> Result<Option<f64>, ApiError> {
         .transpose()
 }
 
+/// Months ahead the expiring view looks when the request does not say.
+pub const DEFAULT_EXPIRING_MONTHS: u32 = 12;
+const MAX_EXPIRING_MONTHS: u32 = 120;
+
 /// One process in a view.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ViewRow {
@@ -156,12 +224,28 @@ pub struct ViewRow {
     pub updated: String,
     /// The OCDS record.
     pub record_url: String,
+    /// Agencies commissioning the process: lead, funders and pooled-budget contributors.
+    pub partners: Vec<String>,
+    /// Intentions: the joint commissioning, pooled budget and each partner's share.
+    pub commissioning: Option<IntentionSummary>,
+    /// Outcomes: latest rating and trend, overall and per results-based-accountability
+    /// quadrant (`/api/v1/contracts/{ocid}/outcomes` has the series).
+    pub outcomes: Option<OutcomeSummary>,
 }
 
 /// A page of a view.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ViewPage {
     pub data: Vec<ViewRow>,
+    pub links: Links,
+}
+
+/// A page of expiring contracts, with every contract of the window counted per service area.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExpiringPage {
+    pub data: Vec<ViewRow>,
+    /// The whole window (not only this page) per service area, soonest end first.
+    pub groups: Vec<ServiceAreaGroup>,
     pub links: Links,
 }
 
@@ -224,10 +308,19 @@ fn row(record: RecordRow, public_url: &str, with_response: bool) -> ViewRow {
         sme_suitable: record.sme_suitable,
         releases: record.release_count,
         updated: time(Some(record.updated_at)).unwrap_or_default(),
+        partners: list(&record.partner_org_ids),
+        commissioning: record
+            .commissioning
+            .as_deref()
+            .and_then(|text| serde_json::from_str(text).ok()),
+        outcomes: record
+            .outcomes
+            .as_deref()
+            .and_then(|text| serde_json::from_str(text).ok()),
     }
 }
 
-const CSV_HEADER: [&str; 22] = [
+const CSV_HEADER: [&str; 33] = [
     "ocid",
     "title",
     "description",
@@ -250,11 +343,42 @@ const CSV_HEADER: [&str; 22] = [
     "releases",
     "updated",
     "record_url",
+    "partners",
+    "lead",
+    "level",
+    "cycle_stage",
+    "outcome_areas",
+    "pooled_budget",
+    "pooled_budget_currency",
+    "contributions",
+    "latest_rating",
+    "trend",
+    "latest_period_end",
 ];
 
-fn csv_fields(r: &ViewRow) -> [String; 22] {
+fn csv_fields(r: &ViewRow) -> [String; 33] {
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     let flag = |v: Option<bool>| v.map(|b| b.to_string()).unwrap_or_default();
+    let c = r.commissioning.as_ref();
+    let o = r.outcomes.as_ref();
+    let pooled = c.and_then(|c| c.pooled_budget.as_ref());
+    // One cell per intention: `org-id amount` pairs, `;`-separated like the other lists.
+    let contributions = c.map_or_else(String::new, |c| {
+        c.contributions
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} {}",
+                    p.org_id.as_deref().unwrap_or("?"),
+                    p.amount
+                        .as_ref()
+                        .map_or(String::new(), |m| m.amount.to_string())
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(";")
+    });
+    let code = |v: Option<String>| v.unwrap_or_default();
     [
         r.ocid.clone(),
         opt(&r.title),
@@ -278,6 +402,17 @@ fn csv_fields(r: &ViewRow) -> [String; 22] {
         r.releases.to_string(),
         r.updated.clone(),
         r.record_url.clone(),
+        r.partners.join(";"),
+        code(c.and_then(|c| c.lead.clone())),
+        code(c.and_then(|c| c.level.clone())),
+        code(c.and_then(|c| c.cycle_stage.clone())),
+        c.map_or_else(String::new, |c| c.outcome_areas.join(";")),
+        pooled.map_or_else(String::new, |m| m.amount.to_string()),
+        code(pooled.and_then(|m| m.currency.clone())),
+        contributions,
+        code(o.and_then(|o| o.latest_rating).map(|r| r.code().to_owned())),
+        code(o.and_then(|o| o.trend).map(|t| t.code().to_owned())),
+        code(o.and_then(|o| o.latest_period_end.clone())),
     ]
 }
 
@@ -330,20 +465,21 @@ async fn serve_view(
     query: web::Query<ViewQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut filters = query.filters()?;
-    if view == View::Opportunities && filters.deadline_from.is_none() {
-        // An opportunity whose deadline has passed cannot be answered any more; ask with
-        // deadline_from to see those too.
-        filters.deadline_from = Some(chrono::Utc::now().naive_utc());
-    }
+    let filters = query.view_filters(view)?;
     let limit = query.limit()?;
     let csv = query.wants_csv(&req)?;
     let cursor = query.cursor.clone();
     let pool = state.pool.clone();
-    let page = state
-        .blocking(move || -> Result<views::Page, ApiError> {
+    let (page, groups) = state
+        .blocking(move || -> Result<_, ApiError> {
             let mut conn = pool.get()?;
-            views::page(&mut conn, view, &filters, limit, cursor.as_deref()).map_err(view_error)
+            let page = views::page(&mut conn, view, &filters, limit, cursor.as_deref())
+                .map_err(view_error)?;
+            let groups = (view == View::Expiring && !csv)
+                .then(|| views::expiring_groups(&mut conn, &filters))
+                .transpose()
+                .map_err(view_error)?;
+            Ok((page, groups))
         })
         .await??;
     let public_url = &state.publisher.base_url(&req);
@@ -374,6 +510,13 @@ async fn serve_view(
             response.insert_header((header::LINK, format!("<{next}>; rel=\"next\"")));
         }
         return Ok(response.body(body));
+    }
+    if let Some(groups) = groups {
+        return Ok(HttpResponse::Ok().json(ExpiringPage {
+            data: rows,
+            groups,
+            links: Links { next },
+        }));
     }
     Ok(HttpResponse::Ok().json(ViewPage {
         data: rows,
@@ -428,5 +571,28 @@ view_route!(
     outcomes,
     "/outcomes",
     View::Outcomes,
-    "Contracts in implementation, where outcomes are reported, newest first."
+    "Outcomes: contracts with reported metrics, newest first, each with its latest rating and trend overall and per results-based-accountability quadrant (howMuch, howWell, betterOff). A contract's latest rating is the worst of its measures' latest ratings; the trend compares the mean rating of the latest assessment period with the one before. Find a Tender UK9 ratings (`measureClassification`) are mapped to the same codes."
 );
+
+/// Expiring contracts: live contracts ending within `months` (default 12), soonest end
+/// first, with the whole window counted per service area: the re-commissioning pipeline
+/// providers and partners plan around.
+#[utoipa::path(
+    tag = "register",
+    params(ViewQuery),
+    responses(
+        (status = 200, description = "A page of contracts and the window's service areas; `links.next` is the next page. As CSV the same rows (without `groups`), the next page in the `Link` header", content(
+            (ExpiringPage = "application/json"),
+            (String = "text/csv")
+        )),
+        (status = 400, description = "A parameter is not valid (the detail names it)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/expiring")]
+pub async fn expiring(
+    req: HttpRequest,
+    query: web::Query<ViewQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    serve_view(View::Expiring, req, query, state).await
+}
