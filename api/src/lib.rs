@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod examples;
 pub mod middleware;
 pub mod openapi;
 pub mod packages;

@@ -228,6 +228,24 @@ pub struct Contribution {
 
 /// What a commissioning intention says: who commissions, with what money, towards what, when.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "lead": "GB-LAE-WYV",
+    "partners": ["GB-COH-99990001", "GB-GOR-PC9901", "GB-LAE-WYV", "GB-NHS-QZW"],
+    "contributions": [
+        {"org_id": "GB-LAE-WYV", "name": "Wyvern County Council", "amount": {"amount": 3600000.0, "currency": "GBP"}, "share": 0.5217,
+         "description": "Children's services and public health grant", "period_start": "2027-10-01T00:00:00Z", "period_end": "2030-09-30T23:59:59Z"},
+        {"org_id": "GB-NHS-QZW", "name": "NHS Wyvern Integrated Care Board", "amount": {"amount": 2700000.0, "currency": "GBP"}, "share": 0.3913,
+         "description": "Children and young people's mental health transformation funding", "period_start": "2027-10-01T00:00:00Z", "period_end": "2030-09-30T23:59:59Z"}
+    ],
+    "pooled_budget": {"amount": 6900000.0, "currency": "GBP"},
+    "contributions_total": {"amount": 6900000.0, "currency": "GBP"},
+    "level": "strategic", "cycle_stage": "plan",
+    "priorities": ["Early help before crisis"],
+    "outcome_areas": ["Children and young people are emotionally well"],
+    "joint": true, "pooled": true,
+    "expected_procurement": "2027-01-15T00:00:00Z",
+    "expected_start": "2027-10-01T00:00:00Z", "expected_end": "2030-09-30T23:59:59Z"
+}))]
 pub struct IntentionSummary {
     /// The buyer's org-id.
     pub lead: Option<String>,
@@ -418,6 +436,15 @@ pub struct QuadrantSummary {
 
 /// The outcome columns of a record: how its contracts perform against their measures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "latest_rating": "approachingTarget", "trend": "improving",
+    "latest_period_end": "2026-07-22T23:59:59Z", "metrics": 3, "observations": 9,
+    "quadrants": [
+        {"quadrant": "howMuch", "latest_rating": "good", "trend": "steady", "metrics": 1},
+        {"quadrant": "howWell", "latest_rating": "approachingTarget", "trend": "steady", "metrics": 1},
+        {"quadrant": "betterOff", "latest_rating": "good", "trend": "improving", "metrics": 1}
+    ]
+}))]
 pub struct OutcomeSummary {
     /// The worst of the metrics' latest ratings.
     pub latest_rating: Option<Rating>,
@@ -441,13 +468,29 @@ pub struct ObservationPoint {
     pub unit: Option<String>,
     pub value: Option<Money>,
     pub rating: Option<Rating>,
-    /// The UK9 `measureClassification.id` as published (`met`, `slightlyBelow`, ... `other`).
+    /// The UK9 `measureClassification.id`: as published (`met`, `slightlyBelow`, ...
+    /// `other`), else mapped from our `rating`, so every rating reads in UK9 terms too.
     pub uk9_classification: Option<String>,
     pub notes: Option<String>,
 }
 
 /// One metric of one contract: its target and its actuals over time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "contract_id": "ocds-ocdemo-wyv-0004-contract-1", "metric_id": "m2",
+    "title": "Seen within 10 school days", "description": "Share of referrals seen within 10 school days",
+    "quadrant": "howWell",
+    "target": {"id": "target", "period_start": null, "period_end": null, "measure": 90, "unit": "percent",
+               "value": null, "rating": null, "uk9_classification": null, "notes": "Target"},
+    "latest_rating": "approachingTarget", "trend": "steady",
+    "observations": [
+        {"id": "autumn", "period_start": "2025-09-01T00:00:00Z", "period_end": "2025-12-19T23:59:59Z", "measure": 71,
+         "unit": "percent", "value": null, "rating": "requiresImprovement", "uk9_classification": "below",
+         "notes": "Waits rose after two counsellors left; recruitment under way"},
+        {"id": "spring", "period_start": "2026-01-05T00:00:00Z", "period_end": "2026-03-27T23:59:59Z", "measure": 84,
+         "unit": "percent", "value": null, "rating": "approachingTarget", "uk9_classification": "slightlyBelow", "notes": "Spring term 2026"}
+    ]
+}))]
 pub struct MetricSeries {
     pub contract_id: Option<String>,
     pub metric_id: Option<String>,
@@ -625,6 +668,7 @@ fn observation(o: &Value) -> (Option<NaiveDateTime>, ObservationPoint) {
         Some(u) => text(u.get("name")).or_else(|| text(u.get("id"))),
         None => None,
     };
+    let rating = rating_code(o.get("rating")).or_else(|| uk9.and_then(Rating::from_uk9));
     let point = ObservationPoint {
         id: ident(o.get("id")),
         period_start: start.map(rfc3339),
@@ -632,8 +676,10 @@ fn observation(o: &Value) -> (Option<NaiveDateTime>, ObservationPoint) {
         measure: o.get("measure").filter(|m| !m.is_null()).cloned(),
         unit: unit.map(str::to_owned),
         value: money(o.get("value")),
-        rating: rating_code(o.get("rating")).or_else(|| uk9.and_then(Rating::from_uk9)),
-        uk9_classification: uk9.map(str::to_owned),
+        rating,
+        uk9_classification: uk9
+            .map(str::to_owned)
+            .or_else(|| rating.map(|r| r.uk9().to_owned())),
         notes: text(o.get("notes")).map(str::to_owned),
     };
     (end.or(start), point)

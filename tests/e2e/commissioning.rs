@@ -345,6 +345,11 @@ async fn outcomes_over_periods_give_latest_rating_and_trend_and_uk9_maps_alike()
         uk9["metrics"][1]["observations"][0]["uk9_classification"],
         "significantlyBelow"
     );
+    // ... and our ratings read in UK9 terms too.
+    assert_eq!(
+        ours["metrics"][1]["observations"][0]["uk9_classification"],
+        "significantlyBelow"
+    );
 
     // CSV: one row per observation.
     let text = app

@@ -203,6 +203,21 @@ pub struct OverlapReason {
 
 /// Two processes of different agencies that look like the same need.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "score": 0.76,
+    "reasons": [
+        {"kind": "service", "score": 1.0, "detail": "same CPV code 85121270"},
+        {"kind": "area", "score": 1.0, "detail": "same delivery area: Wyvern"},
+        {"kind": "text", "score": 0.42, "detail": "shared words: counselling, pupil, school, wellbeing"},
+        {"kind": "period", "score": 0.5, "detail": "periods 0 months apart (2027-08-31 to 2027-09-01)"}
+    ],
+    "a": {"ocid": "ocds-ocdemo-wyv-0004", "kind": "contract", "title": "School-based counselling and mental health support",
+          "buyer": "GB-COH-99990001", "agencies": ["GB-COH-99990001"],
+          "record_url": "http://127.0.0.1:8080/api/v1/records/ocds-ocdemo-wyv-0004"},
+    "b": {"ocid": "ocds-ocdemo-wyv-0005", "kind": "intention", "title": "School-based counselling and emotional wellbeing support for pupils",
+          "buyer": "GB-NHS-QZW", "agencies": ["GB-NHS-QZW"],
+          "record_url": "http://127.0.0.1:8080/api/v1/records/ocds-ocdemo-wyv-0005"}
+}))]
 pub struct OverlapPair {
     /// 0 to 1: weighted service (CPV), area, period and text similarity.
     pub score: f64,

@@ -28,7 +28,7 @@ pub struct RecordQuery {
     tag = "ocds",
     params(("ocid" = String, Path, description = "The open contracting id"), RecordQuery),
     responses(
-        (status = 200, description = "A record package with one record", body = Object, content_type = "application/json"),
+        (status = 200, description = "A record package with one record", body = Object, content_type = "application/json", example = json!(crate::examples::record_package())),
         (status = 404, description = "No release of this ocid is in the register", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -113,7 +113,7 @@ struct RecordPackage<'a> {
     tag = "ocds",
     params(ViewQuery),
     responses(
-        (status = 200, description = "A record package; `links.next` is the next page", body = Object, content_type = "application/json"),
+        (status = 200, description = "A record package; `links.next` is the next page", body = Object, content_type = "application/json", example = json!(crate::examples::record_list())),
         (status = 400, description = "A parameter is not valid", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -415,7 +415,7 @@ fn store_error(e: StoreError) -> ApiError {
     tag = "ocds",
     params(ViewQuery),
     responses(
-        (status = 200, description = "A release package; `links.next` is the next page", body = Object, content_type = "application/json"),
+        (status = 200, description = "A release package; `links.next` is the next page", body = Object, content_type = "application/json", example = json!(crate::examples::release_list())),
         (status = 400, description = "A parameter is not valid", body = Problem, content_type = "application/problem+json"),
     )
 )]

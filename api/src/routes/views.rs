@@ -197,6 +197,22 @@ const MAX_EXPIRING_MONTHS: u32 = 120;
 
 /// One process in a view.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "ocid": "ocds-ocdemo-wyv-0002",
+    "title": "Neurodiversity support for children, young people and families",
+    "description": "Pre- and post-diagnostic support for neurodivergent children and their families across Wyvern.",
+    "stage": "tender", "status": "active",
+    "buyer": "GB-NHS-QZW", "suppliers": [],
+    "value_amount": 2400000.0, "value_currency": "GBP",
+    "published": "2026-11-16T09:00:00Z", "deadline": "2027-01-29T12:00:00Z",
+    "how_to_respond": "Submit through the ICB's e-tendering portal by the deadline",
+    "contract_start": "2027-06-01T00:00:00Z", "contract_end": "2030-05-31T23:59:59Z",
+    "cpv": ["85312400"], "service_category": "Welfare services not delivered through residential institutions",
+    "area": "Wyvern", "vcse_suitable": true, "sme_suitable": true,
+    "releases": 2, "updated": "2026-11-24T06:40:12Z",
+    "record_url": "http://127.0.0.1:8080/api/v1/records/ocds-ocdemo-wyv-0002",
+    "partners": ["GB-NHS-QZW"], "commissioning": null, "outcomes": null
+}))]
 pub struct ViewRow {
     pub ocid: String,
     pub title: Option<String>,
@@ -250,6 +266,7 @@ pub struct ExpiringPage {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"next": "http://127.0.0.1:8080/api/v1/opportunities?cpv=8531&cursor=3137"}))]
 pub struct Links {
     /// The next page, or null on the last page.
     pub next: Option<String>,
@@ -265,7 +282,7 @@ fn list(json: &str) -> Vec<String> {
 
 /// A view row; `with_response` reads how to respond from the compiled release (only
 /// opportunities need it, and parsing every row's release is the costly part of a page).
-fn row(record: RecordRow, public_url: &str, with_response: bool) -> ViewRow {
+pub fn row(record: RecordRow, public_url: &str, with_response: bool) -> ViewRow {
     let how_to_respond = with_response
         .then(|| serde_json::from_str::<Value>(&record.compiled_release).ok())
         .flatten()
@@ -431,7 +448,8 @@ pub fn next_url(req: &HttpRequest, public_url: &str, cursor: &str) -> String {
     format!("{public_url}{}?{}", req.path(), query.join("&"))
 }
 
-fn encode(s: &str) -> String {
+/// Percent-encodes `s` for a URL query or path segment (RFC 3986 unreserved kept).
+pub fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
