@@ -50,6 +50,10 @@ enum Command {
     /// Load releases (packages, records' embedded releases, arrays, JSON Lines) into the
     /// register, in batches; exits 1 if any release was rejected (runs pending migrations first).
     Import(commands::import::ImportArgs),
+    /// Write the bulk downloads (releases and records as OCDS JSON Lines and packages, CSV
+    /// tables, a zip of them) into a folder, each file replaced atomically (runs pending
+    /// migrations first).
+    Export(commands::export::ExportArgs),
     /// Manage the API tokens partner agencies publish with (runs pending migrations first).
     Token {
         #[command(subcommand)]
@@ -116,6 +120,14 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             let mut conn = url.connect()?;
             migrate(&mut conn)?;
             Ok(commands::import::run(args, &mut conn)?.clean())
+        }
+        Command::Export(args) => {
+            let settings = load_settings(&cli.config, &cli.database)?;
+            let url = database_url(&settings)?;
+            let mut conn = url.connect()?;
+            migrate(&mut conn)?;
+            commands::export::run(args, &mut conn, &settings)?;
+            Ok(true)
         }
     }
 }

@@ -38,7 +38,9 @@ fn package_head(uri: &str) -> serde_json::Map<String, Value> {
     head.insert("version".into(), json!("1.1"));
     head.insert(
         "extensions".into(),
-        json!(register::extension::package_extensions("http://127.0.0.1:8080")),
+        json!(register::extension::package_extensions(
+            "http://127.0.0.1:8080"
+        )),
     );
     head
 }

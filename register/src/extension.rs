@@ -412,13 +412,23 @@ mod tests {
             "/definitions/Commissioning/properties/pooledBudget",
             "/definitions/Metric/properties/rbaQuadrant",
             "/definitions/Observation/properties/rating",
+            "/definitions/ContactPoint/properties/roleAddress",
         ] {
             assert!(merged.pointer(pointer).is_some(), "{pointer}");
         }
         // Nothing else: the patch's own definitions are exactly these.
         let patch = release_schema_patch();
         let defs: Vec<&String> = patch["definitions"].as_object().unwrap().keys().collect();
-        assert_eq!(defs, ["Planning", "Commissioning", "Metric", "Observation"]);
+        assert_eq!(
+            defs,
+            [
+                "Planning",
+                "Commissioning",
+                "Metric",
+                "Observation",
+                "ContactPoint"
+            ]
+        );
     }
 
     fn commissioning_release() -> Value {

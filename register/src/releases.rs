@@ -104,6 +104,9 @@ pub fn store(
     let received_at = now();
     for (release, pointer) in incoming {
         let (ocid, id) = identity(release, pointer)?;
+        // Privacy by default: hashed and stored without personal data (crate::privacy).
+        let redacted = crate::privacy::redacted(release);
+        let release: &Value = &redacted;
         let body = serde_json::to_string(release).map_err(|source| StoreError::Corrupt {
             ocid: ocid.clone(),
             source,
@@ -491,6 +494,9 @@ impl Prepared {
     /// [`store`] would.
     pub fn new(release: &Value) -> Result<Self, StoreError> {
         let (ocid, id) = identity(release, "")?;
+        // Privacy by default: hashed and stored without personal data (crate::privacy).
+        let redacted = crate::privacy::redacted(release);
+        let release: &Value = &redacted;
         let body = serde_json::to_string(release).map_err(|source| StoreError::Corrupt {
             ocid: ocid.clone(),
             source,

@@ -2,6 +2,7 @@
 
 pub mod compile;
 pub mod demo;
+pub mod export;
 pub mod import;
 mod progress;
 pub mod token;

@@ -5,13 +5,16 @@
 mod cli;
 mod commissioning;
 mod docs;
+mod downloads;
 mod extension;
+mod feeds;
 mod health;
 mod http;
 mod import;
 mod migrations;
 mod ocds_cli;
 mod openapi;
+mod privacy;
 mod publish;
 mod support;
 mod tokens;

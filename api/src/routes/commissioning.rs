@@ -81,6 +81,9 @@ pub async fn contract_outcomes(
         })
         .await??
         .ok_or_else(|| ApiError::NotFound(format!("no process {ocid} in the register")))?;
+    if csv {
+        return series_csv(&compiled);
+    }
     let summary = register::summary::summarise(&compiled);
     let outcomes = ContractOutcomes {
         record_url: format!("{}/api/v1/records/{ocid}", state.publisher.base_url(&req)),
@@ -91,9 +94,6 @@ pub async fn contract_outcomes(
         summary: commissioning::outcome_summary(&compiled),
         metrics: commissioning::outcome_series(&compiled),
     };
-    if csv {
-        return series_csv(&outcomes);
-    }
     Ok(HttpResponse::Ok().json(outcomes))
 }
 
@@ -104,57 +104,17 @@ fn accepts_csv(req: &HttpRequest) -> bool {
         .is_some_and(|accept| accept.contains("text/csv"))
 }
 
-fn series_csv(outcomes: &ContractOutcomes) -> Result<HttpResponse, ApiError> {
-    let internal = |e: csv::Error| ApiError::Internal(e.to_string());
+/// The observations as CSV: the `observations` table of the bulk downloads, so both agree.
+fn series_csv(compiled: &serde_json::Value) -> Result<HttpResponse, ApiError> {
+    let table = register::flatten::Table::Observations;
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "ocid",
-        "contract_id",
-        "metric_id",
-        "metric_title",
-        "quadrant",
-        "target",
-        "observation_id",
-        "period_start",
-        "period_end",
-        "measure",
-        "unit",
-        "rating",
-        "uk9_classification",
-        "notes",
-    ])
-    .map_err(internal)?;
-    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-    let measure = |v: &Option<serde_json::Value>| match v {
-        Some(serde_json::Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
-        None => String::new(),
-    };
-    for m in &outcomes.metrics {
-        let target = m
-            .target
-            .as_ref()
-            .map_or_else(String::new, |t| measure(&t.measure));
-        for o in &m.observations {
-            w.write_record([
-                outcomes.ocid.clone(),
-                opt(&m.contract_id),
-                opt(&m.metric_id),
-                opt(&m.title),
-                m.quadrant.map(|q| q.code().to_owned()).unwrap_or_default(),
-                target.clone(),
-                opt(&o.id),
-                opt(&o.period_start),
-                opt(&o.period_end),
-                measure(&o.measure),
-                opt(&o.unit),
-                o.rating.map(|r| r.code().to_owned()).unwrap_or_default(),
-                opt(&o.uk9_classification),
-                opt(&o.notes),
-            ])
-            .map_err(internal)?;
+    let mut result = w.write_record(table.header());
+    register::flatten::rows(table, compiled, &mut |row| {
+        if result.is_ok() {
+            result = w.write_record(row);
         }
-    }
+    });
+    result.map_err(|e| ApiError::Internal(e.to_string()))?;
     let body = w
         .into_inner()
         .map_err(|e| ApiError::Internal(e.to_string()))?;

@@ -1,7 +1,9 @@
 //! The route table: one module per resource.
 
 pub mod commissioning;
+pub mod downloads;
 pub mod extension;
+pub mod feeds;
 pub mod health;
 pub mod organisations;
 pub mod records;
@@ -16,6 +18,16 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::health)
         .service(extension::extension_documentation)
         .service(extension::extension_file)
+        .service(downloads::list_downloads)
+        .service(downloads::get_download)
+        .route(
+            "/downloads/{file:.*}",
+            actix_web::web::head().to(downloads::head_download),
+        )
+        .service(downloads::catalog)
+        .service(feeds::opportunities)
+        .service(feeds::intentions)
+        .service(feeds::expiring)
         .service(
             scope::scope("/api/v1")
                 .service(releases::publish)
