@@ -1,7 +1,7 @@
 //! The commissioning domain over HTTP: joint intentions with pooled budgets, partner-entered
 //! outcomes (and Find a Tender UK9 ratings), overlaps between agencies, expiring contracts.
 
-use register::{audit, tokens};
+use register::audit;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -14,21 +14,11 @@ const OUTSIDER: &str = "GB-LAE-ZZZ";
 const INTENTION: &str = "ocds-b5fd17-joint-1";
 
 fn token(app: &TestApp, org: &str) -> String {
-    let mut conn = app.db.as_ref().unwrap().url.connect().unwrap();
-    tokens::create(&mut conn, &format!("{org} token"), &[org.to_owned()])
-        .unwrap()
-        .1
+    app.token(&[org])
 }
 
 async fn post(app: &TestApp, token: &str, body: &Value) -> reqwest::Response {
-    app.client
-        .post(app.url("/api/v1/releases"))
-        .header("content-type", "application/json")
-        .bearer_auth(token)
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap()
+    app.publish(token, body).await
 }
 
 async fn get_json(app: &TestApp, path: &str) -> Value {

@@ -3,7 +3,6 @@
 //! problems for bad parameters, XML escaping.
 
 use feed_rs::model::{Entry, Feed, FeedType};
-use register::tokens;
 use reqwest::{Client, StatusCode, header};
 use serde_json::{Value, json};
 
@@ -16,22 +15,11 @@ const POLICE: &str = "GB-GOR-PC0042";
 const PROVIDER: &str = "GB-CHC-7654321";
 
 fn token(app: &TestApp, org: &str) -> String {
-    let mut conn = app.db.as_ref().unwrap().url.connect().unwrap();
-    tokens::create(&mut conn, &format!("{org} feeds"), &[org.to_owned()])
-        .unwrap()
-        .1
+    app.token(&[org])
 }
 
 async fn publish(app: &TestApp, token: &str, release: &Value) {
-    let response = app
-        .client
-        .post(app.url("/api/v1/releases"))
-        .header("content-type", "application/json")
-        .bearer_auth(token)
-        .body(release.to_string())
-        .send()
-        .await
-        .unwrap();
+    let response = app.publish(token, release).await;
     let status = response.status();
     assert_eq!(
         status,

@@ -1,7 +1,6 @@
 //! Privacy by default: a release published with a named officer's contact details and a sole
 //! trader as supplier is stored and served without them (register/src/privacy.rs).
 
-use register::tokens;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -75,14 +74,7 @@ fn release() -> Value {
 }
 
 async fn post(app: &TestApp, token: &str, body: &Value) -> reqwest::Response {
-    app.client
-        .post(app.url("/api/v1/releases"))
-        .header("content-type", "application/json")
-        .bearer_auth(token)
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap()
+    app.publish(token, body).await
 }
 
 async fn text(app: &TestApp, path: &str) -> String {
@@ -103,12 +95,7 @@ fn assert_nothing_personal(path: &str, body: &str) {
 #[tokio::test]
 async fn personal_data_is_neither_stored_nor_served() {
     let app = TestApp::spawn().await;
-    let secret = {
-        let mut conn = app.db.as_ref().unwrap().url.connect().unwrap();
-        tokens::create(&mut conn, "test", &[BUYER.to_owned()])
-            .unwrap()
-            .1
-    };
+    let secret = app.token(&[BUYER]);
     let published = post(&app, &secret, &release()).await;
     assert_eq!(published.status(), StatusCode::CREATED);
 

@@ -59,6 +59,28 @@ impl TestApp {
             .await
             .expect("the request reaches the app")
     }
+
+    /// A new token (its secret) that may publish for `orgs`, named after them.
+    pub fn token(&self, orgs: &[&str]) -> String {
+        let db = self.db.as_ref().expect("an app with its own database");
+        let mut conn = db.url.connect().expect("connect to the test database");
+        let orgs: Vec<String> = orgs.iter().map(|o| (*o).to_owned()).collect();
+        register::tokens::create(&mut conn, &format!("{} token", orgs.join("+")), &orgs)
+            .expect("create a token")
+            .1
+    }
+
+    /// `POST /api/v1/releases` of `body` (a release or package) with `token`.
+    pub async fn publish(&self, token: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/v1/releases"))
+            .header("content-type", "application/json")
+            .bearer_auth(token)
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("the request reaches the app")
+    }
 }
 
 /// The `ocreg` binary, run in `dir` with no `OCREG_*` settings inherited from the caller.
