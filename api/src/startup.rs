@@ -1,9 +1,12 @@
 //! Builds the server: bound listener first (so callers, tests among them, learn the real
 //! port before it runs), then the actix-web app.
 
-use std::{net::TcpListener, sync::Arc};
-
-use tokio::sync::Semaphore;
+use std::{
+    net::TcpListener,
+    panic::{AssertUnwindSafe, catch_unwind},
+    sync::{Arc, Mutex, mpsc},
+    thread,
+};
 
 use actix_web::{App, dev::Server, middleware, web};
 use register::{Backend, DbPool};
@@ -37,9 +40,49 @@ pub struct AppState {
     pub rate_limit_per_second: u32,
     /// Requests a client IP may send at once above that rate; 0 turns rate limiting off.
     pub rate_limit_burst: u32,
-    /// Database work in flight at once, as many as the pool has connections: more would
-    /// only wait for a connection while each held a blocking thread and its memory.
-    db_slots: Arc<Semaphore>,
+    /// The threads that run database work, as many as the pool has connections.
+    db_workers: Arc<DbWorkers>,
+}
+
+/// A job for the database threads.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A fixed set of threads for blocking database work, one per pooled connection. More would
+/// only wait for a connection; a growing pool of short-lived blocking threads (what
+/// `web::block` gives) cost a context switch to a cold thread per request and kept an
+/// allocator heap per thread: under load, 61 threads and most of the server's memory.
+/// Jobs queue in order; the threads stop when the last state is dropped.
+struct DbWorkers {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl DbWorkers {
+    fn start(threads: usize) -> Self {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..threads.max(1) {
+            let queue = Arc::clone(&queue);
+            let spawned = thread::Builder::new()
+                .name(format!("ocreg-db-{n}"))
+                .spawn(move || {
+                    loop {
+                        // The lock is held only to take a job, never while running it.
+                        let job = match queue.lock() {
+                            Ok(queue) => queue.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok(job) = job else { return };
+                        // A panicking job fails its request (its result sender is dropped),
+                        // not the thread.
+                        let _ = catch_unwind(AssertUnwindSafe(job));
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!("cannot start database thread {n}: {e}");
+            }
+        }
+        Self { jobs }
+    }
 }
 
 impl AppState {
@@ -56,23 +99,29 @@ impl AppState {
             max_body_bytes: settings.max_body_bytes,
             rate_limit_per_second: settings.rate_limit_per_second,
             rate_limit_burst: settings.rate_limit_burst,
-            db_slots: Arc::new(Semaphore::new(settings.database_pool_size.max(1) as usize)),
+            db_workers: Arc::new(DbWorkers::start(settings.database_pool_size.max(1) as usize)),
         }
     }
 
-    /// Runs blocking database work off the async threads, at most one task per pooled
-    /// connection at a time.
+    /// Runs blocking database work off the async threads, on the database threads (at most
+    /// one task per pooled connection at a time).
     pub async fn blocking<F, R>(&self, work: F) -> Result<R, crate::error::ApiError>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let _slot = self
-            .db_slots
-            .acquire()
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            // The requester may have gone (client disconnected): nothing to tell then.
+            let _ = done.send(work());
+        });
+        self.db_workers
+            .jobs
+            .send(job)
+            .map_err(|_| crate::error::ApiError::Internal("database threads stopped".into()))?;
+        result
             .await
-            .map_err(|e| crate::error::ApiError::Internal(e.to_string()))?;
-        Ok(web::block(work).await?)
+            .map_err(|_| crate::error::ApiError::Internal("the database work failed".into()))
     }
 }
 
