@@ -202,6 +202,7 @@ pub struct OverlapPage {
     responses(
         (status = 200, description = "A page of pairs; `links.next` is the next page", body = OverlapPage),
         (status = 400, description = "A parameter is not valid (the detail names it)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Too many live processes to compare at once (more than 5,000): ask for one agency's overlaps with `agency`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/overlaps")]
@@ -244,6 +245,7 @@ pub async fn overlaps(
                 .map_err(|e| ApiError::Internal(e.to_string()))
         })
         .await??;
+    let candidates = within_bounds(candidates, agency.as_deref())?;
     let found = web::block(move || {
         let found = overlap::find_overlaps(&candidates, min_score);
         (candidates, found)
@@ -308,6 +310,64 @@ pub async fn overlaps(
         data,
         links: Links { next },
     }))
+}
+
+/// Most candidates one overlap request compares. Pairs grow with the square of the
+/// candidates: a partnership's live pipeline (hundreds to a few thousand processes) is well
+/// within this; the whole of a national feed is not (on the 1M-release test register, 100,000+
+/// candidates made one request exhaust the machine's memory).
+pub const MAX_OVERLAP_CANDIDATES: usize = 5_000;
+
+/// The candidates to compare: all of them when few enough; with `agency`, that agency's own
+/// processes and the others sharing a CPV class (4 digits) or a service category with one of
+/// them (the only ones that can pass the service test; pairs on text alone are not looked for
+/// then). More than [`MAX_OVERLAP_CANDIDATES`]: a 422 that says how to narrow the request.
+fn within_bounds(
+    candidates: Vec<overlap::Candidate>,
+    agency: Option<&str>,
+) -> Result<Vec<overlap::Candidate>, ApiError> {
+    let total = candidates.len();
+    let selected = match agency {
+        Some(agency) if total > MAX_OVERLAP_CANDIDATES => {
+            let own = |c: &overlap::Candidate| c.agencies.iter().any(|a| a == agency);
+            let class = |code: &String| code.get(..4).map(str::to_owned);
+            let mut classes = std::collections::HashSet::new();
+            let mut categories = std::collections::HashSet::new();
+            for c in candidates.iter().filter(|c| own(c)) {
+                classes.extend(c.cpv_codes.iter().filter_map(class));
+                categories.extend(c.service_category.clone());
+            }
+            candidates
+                .into_iter()
+                .filter(|c| {
+                    own(c)
+                        || c.cpv_codes
+                            .iter()
+                            .filter_map(class)
+                            .any(|k| classes.contains(&k))
+                        || c.service_category
+                            .as_ref()
+                            .is_some_and(|s| categories.contains(s))
+                })
+                .collect()
+        }
+        _ => candidates,
+    };
+    if selected.len() > MAX_OVERLAP_CANDIDATES {
+        return Err(ApiError::Unprocessable {
+            detail: format!(
+                "{} processes to compare ({total} live in the register); overlaps are computed \
+                 over at most {MAX_OVERLAP_CANDIDATES} at once: ask for one agency's overlaps \
+                 with agency=<org-id>",
+                selected.len()
+            ),
+            errors: vec![crate::error::FieldError {
+                pointer: String::new(),
+                message: format!("more than {MAX_OVERLAP_CANDIDATES} candidates"),
+            }],
+        });
+    }
+    Ok(selected)
 }
 
 /// The keyset position of a pair in the overlap order (score descending, then ocids).
@@ -375,6 +435,43 @@ impl PairKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn candidate(ocid: &str, agency: &str, cpv: &str) -> overlap::Candidate {
+        overlap::Candidate {
+            ocid: ocid.into(),
+            kind: Kind::Contract,
+            title: None,
+            description: None,
+            buyer: Some(agency.into()),
+            agencies: vec![agency.into()],
+            cpv_codes: vec![cpv.into()],
+            service_category: None,
+            area: None,
+            start: None,
+            end: None,
+        }
+    }
+
+    #[test]
+    fn large_registers_are_narrowed_by_agency_or_refused() {
+        let many: Vec<overlap::Candidate> = (0..=MAX_OVERLAP_CANDIDATES)
+            .map(|i| {
+                let (cpv, side) = if i % 2 == 0 {
+                    ("85312400", "E")
+                } else {
+                    ("45233141", "O")
+                };
+                candidate(&format!("o-{i}"), &format!("GB-LAE-{side}{}", i % 3), cpv)
+            })
+            .collect();
+        assert!(within_bounds(many[..10].to_vec(), None).is_ok_and(|c| c.len() == 10));
+        let refused = within_bounds(many.clone(), None).unwrap_err();
+        assert!(matches!(refused, ApiError::Unprocessable { .. }));
+        // GB-LAE-E0's processes are all welfare services (8531...): only that half stays.
+        let narrowed = within_bounds(many, Some("GB-LAE-E0")).unwrap();
+        assert_eq!(narrowed.len(), MAX_OVERLAP_CANDIDATES / 2 + 1);
+        assert!(narrowed.iter().all(|c| c.cpv_codes[0] == "85312400"));
+    }
 
     #[test]
     fn pair_cursors_round_trip_and_order() {
