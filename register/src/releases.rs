@@ -276,7 +276,11 @@ impl DerivedColumns {
             delivery_area: s.delivery_area,
             vcse_suitable: s.vcse_suitable,
             sme_suitable: s.sme_suitable,
-            partner_org_ids: json_array(&commissioning::partner_org_ids(compiled)),
+            // An intention's summary already holds its partners; compute them only otherwise.
+            partner_org_ids: json_array(&intention.as_ref().map_or_else(
+                || commissioning::partner_org_ids(compiled),
+                |i| i.partners.clone(),
+            )),
             commissioning_level: intention.as_ref().and_then(|i| i.level.clone()),
             outcome_areas: json_array(
                 intention

@@ -139,20 +139,11 @@ impl Position {
             Some(d) => format!("{}.{}", d.and_utc().timestamp_micros(), self.id),
             None => self.id.to_string(),
         };
-        plain.bytes().map(|b| format!("{b:02x}")).collect()
+        opaque_cursor(&plain)
     }
 
     fn decode(cursor: &str, with_time: bool) -> Result<Self, ViewError> {
-        let bytes = (0..cursor.len())
-            .step_by(2)
-            .map(|i| {
-                cursor
-                    .get(i..i + 2)
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-            })
-            .collect::<Option<Vec<u8>>>()
-            .ok_or(ViewError::BadCursor)?;
-        let plain = String::from_utf8(bytes).map_err(|_| ViewError::BadCursor)?;
+        let plain = plain_cursor(cursor).ok_or(ViewError::BadCursor)?;
         let parse_id = |s: &str| s.parse::<i64>().map_err(|_| ViewError::BadCursor);
         if with_time {
             let (micros, id) = plain.split_once('.').ok_or(ViewError::BadCursor)?;
@@ -171,6 +162,24 @@ impl Position {
             })
         }
     }
+}
+
+/// A cursor's text made opaque (hex), so clients do not build on its shape.
+pub fn opaque_cursor(plain: &str) -> String {
+    plain.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The text of a cursor made by [`opaque_cursor`]; `None` for anything else.
+pub fn plain_cursor(cursor: &str) -> Option<String> {
+    let bytes = (0..cursor.len())
+        .step_by(2)
+        .map(|i| {
+            cursor
+                .get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect::<Option<Vec<u8>>>()?;
+    String::from_utf8(bytes).ok()
 }
 
 type Query<'a> = records::BoxedQuery<'a, MultiBackend>;

@@ -1,7 +1,7 @@
 //! Commissioning routes beyond the plain views: a contract's outcome series, and overlaps
 //! between different agencies' intentions and contracts.
 
-use actix_web::{HttpRequest, HttpResponse, get, http::header, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use register::{
     commissioning::{self, MetricSeries, OutcomeSummary},
     overlaps::{self as overlap, Kind},
@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     error::{ApiError, Problem},
-    routes::views::{Links, next_url},
+    routes::views::{Links, limit_param, next_url, wants_csv},
     startup::AppState,
 };
 
@@ -61,16 +61,7 @@ pub async fn contract_outcomes(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let ocid = path.into_inner();
-    let csv = match query.format.as_deref() {
-        Some("csv") => true,
-        Some("json") => false,
-        Some(other) => {
-            return Err(ApiError::BadRequest(format!(
-                "format: '{other}' is not supported; use json or csv"
-            )));
-        }
-        None => accepts_csv(&req),
-    };
+    let csv = wants_csv(query.format.as_deref(), &req)?;
     let pool = state.pool.clone();
     let wanted = ocid.clone();
     let compiled = state
@@ -95,13 +86,6 @@ pub async fn contract_outcomes(
         metrics: commissioning::outcome_series(&compiled),
     };
     Ok(HttpResponse::Ok().json(outcomes))
-}
-
-fn accepts_csv(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/csv"))
 }
 
 /// The observations as CSV: the `observations` table of the bulk downloads, so both agree.
@@ -222,19 +206,7 @@ pub async fn overlaps(
                 ApiError::BadRequest(format!("min_score: '{text}' is not a number from 0 to 1"))
             })?,
     };
-    let limit = match query.limit.as_deref() {
-        None => 100,
-        Some(text) => text
-            .trim()
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=1000).contains(n))
-            .ok_or_else(|| {
-                ApiError::BadRequest(format!(
-                    "limit: '{text}' is not a whole number from 1 to 1000"
-                ))
-            })?,
-    };
+    let limit = limit_param(query.limit.as_deref())? as usize;
     let after = query.cursor.as_deref().map(PairKey::decode).transpose()?;
     let agency = query.agency.clone().map(|a| a.trim().to_owned());
     let pool = state.pool.clone();
@@ -398,24 +370,12 @@ impl PairKey {
 
     /// Opaque to clients: hex of `score\na\nb`.
     fn encode(&self) -> String {
-        format!("{}\n{}\n{}", self.score, self.a, self.b)
-            .bytes()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        register::views::opaque_cursor(&format!("{}\n{}\n{}", self.score, self.a, self.b))
     }
 
     fn decode(cursor: &str) -> Result<Self, ApiError> {
         let bad = || ApiError::BadRequest("cursor: not one this register issued".into());
-        let bytes = (0..cursor.len())
-            .step_by(2)
-            .map(|i| {
-                cursor
-                    .get(i..i + 2)
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-            })
-            .collect::<Option<Vec<u8>>>()
-            .ok_or_else(bad)?;
-        let text = String::from_utf8(bytes).map_err(|_| bad())?;
+        let text = register::views::plain_cursor(cursor).ok_or_else(bad)?;
         let mut parts = text.splitn(3, '\n');
         let score = parts
             .next()

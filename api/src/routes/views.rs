@@ -151,30 +151,41 @@ impl ViewQuery {
     }
 
     pub fn limit(&self) -> Result<u32, ApiError> {
-        let Some(text) = self.limit.as_deref() else {
-            return Ok(DEFAULT_LIMIT);
-        };
-        match text.trim().parse::<u32>() {
-            Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-            _ => Err(ApiError::BadRequest(format!(
-                "limit: '{text}' is not a whole number from 1 to {MAX_LIMIT}"
-            ))),
-        }
+        limit_param(self.limit.as_deref())
     }
 
     pub fn wants_csv(&self, req: &HttpRequest) -> Result<bool, ApiError> {
-        match self.format.as_deref() {
-            Some("csv") => Ok(true),
-            Some("json") => Ok(false),
-            Some(other) => Err(ApiError::BadRequest(format!(
-                "format: '{other}' is not supported; use json or csv"
-            ))),
-            None => Ok(req
-                .headers()
-                .get(header::ACCEPT)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|accept| accept.contains("text/csv"))),
-        }
+        wants_csv(self.format.as_deref(), req)
+    }
+}
+
+/// The `limit` parameter of a listing: 1 to [`MAX_LIMIT`], [`DEFAULT_LIMIT`] when absent.
+pub fn limit_param(text: Option<&str>) -> Result<u32, ApiError> {
+    let Some(text) = text else {
+        return Ok(DEFAULT_LIMIT);
+    };
+    match text.trim().parse::<u32>() {
+        Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        _ => Err(ApiError::BadRequest(format!(
+            "limit: '{text}' is not a whole number from 1 to {MAX_LIMIT}"
+        ))),
+    }
+}
+
+/// Whether a tabular response should be CSV: `format=csv` (or `json`), else the `Accept`
+/// header asking for `text/csv`.
+pub fn wants_csv(format: Option<&str>, req: &HttpRequest) -> Result<bool, ApiError> {
+    match format {
+        Some("csv") => Ok(true),
+        Some("json") => Ok(false),
+        Some(other) => Err(ApiError::BadRequest(format!(
+            "format: '{other}' is not supported; use json or csv"
+        ))),
+        None => Ok(req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/csv"))),
     }
 }
 
