@@ -37,6 +37,15 @@ enum Command {
         /// Do not load the demo data into a database that has no releases.
         #[arg(long)]
         no_demo: bool,
+        /// Do not run the sync daemon (the configured sources' schedules) beside the API.
+        #[arg(long)]
+        no_sync: bool,
+    },
+    /// Keep the register current from the configured feeds (`[sources.<name>]`): once, or
+    /// on their schedules (runs pending migrations first).
+    Sync {
+        #[command(subcommand)]
+        command: commands::sync::SyncCommand,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -109,10 +118,22 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             commands::token::run(command, &mut conn)?;
             Ok(true)
         }
-        Command::Serve { bind, no_demo } => {
+        Command::Serve {
+            bind,
+            no_demo,
+            no_sync,
+        } => {
             let settings = load_settings(&cli.config, &cli.database)?;
-            serve(settings, bind, no_demo)?;
+            serve(settings, bind, no_demo, no_sync)?;
             Ok(true)
+        }
+        Command::Sync { command } => {
+            let settings = load_settings(&cli.config, &cli.database)?;
+            let url = database_url(&settings)?;
+            let mut conn = url.connect()?;
+            migrate(&mut conn)?;
+            drop(conn);
+            commands::sync::run(command, &settings, &url)
         }
         Command::Import(args) => {
             let settings = load_settings(&cli.config, &cli.database)?;
@@ -162,7 +183,12 @@ fn database_url(settings: &Settings) -> anyhow::Result<DatabaseUrl> {
     Ok(settings.database_url.parse()?)
 }
 
-fn serve(settings: Settings, bind: Option<String>, no_demo: bool) -> anyhow::Result<()> {
+fn serve(
+    settings: Settings,
+    bind: Option<String>,
+    no_demo: bool,
+    no_sync: bool,
+) -> anyhow::Result<()> {
     let url = database_url(&settings)?;
     let mut conn = url.connect()?;
     let applied = migrate(&mut conn)?;
@@ -181,7 +207,12 @@ fn serve(settings: Settings, bind: Option<String>, no_demo: bool) -> anyhow::Res
     let bind = bind.unwrap_or_else(|| settings.bind.clone());
     let state = api::AppState::from_settings(pool, url.backend(), &settings);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    actix_web::rt::System::new().block_on(async move {
+    let daemon = if no_sync {
+        None
+    } else {
+        Some(commands::sync::spawn_daemon(&settings, &url)?)
+    };
+    let served = actix_web::rt::System::new().block_on(async move {
         let app = api::Application::build(&bind, state, workers)
             .with_context(|| format!("cannot listen on {bind}"))?;
         tracing::info!(
@@ -192,7 +223,11 @@ fn serve(settings: Settings, bind: Option<String>, no_demo: bool) -> anyhow::Res
             app.port()
         );
         app.run_until_stopped().await?;
-        tracing::info!("stopped");
-        Ok(())
-    })
+        anyhow::Ok(())
+    });
+    if let Some(daemon) = daemon {
+        daemon.stop();
+    }
+    tracing::info!("stopped");
+    served
 }

@@ -24,6 +24,7 @@ Reads are public; writes need a bearer token scoped to the publishing organisati
         (name = "publishing", description = "Partner agencies publish releases with a bearer token scoped to their organisations"),
         (name = "ocds", description = "OCDS 1.1 releases and records (packages carry publisher, licence and version), and the ocreg OCDS extension they use"),
         (name = "register", description = "Register views for people: intentions, opportunities, contracts, outcomes; JSON or CSV, the same filters everywhere"),
+        (name = "sync", description = "The feeds the register keeps itself current from (Find a Tender, Contracts Finder) and what each sync run did"),
         (name = "meta", description = "Service health and this documentation"),
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),

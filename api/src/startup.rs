@@ -40,6 +40,8 @@ pub struct AppState {
     pub rate_limit_per_second: u32,
     /// Requests a client IP may send at once above that rate; 0 turns rate limiting off.
     pub rate_limit_burst: u32,
+    /// The feeds configured for the sync daemon, for the sync status routes.
+    pub sources: Arc<std::collections::BTreeMap<String, register::config::SourceSettings>>,
     /// The threads that run database work, as many as the pool has connections.
     db_workers: Arc<DbWorkers>,
 }
@@ -99,6 +101,7 @@ impl AppState {
             max_body_bytes: settings.max_body_bytes,
             rate_limit_per_second: settings.rate_limit_per_second,
             rate_limit_burst: settings.rate_limit_burst,
+            sources: Arc::new(settings.sources.clone()),
             db_workers: Arc::new(DbWorkers::start(settings.database_pool_size.max(1) as usize)),
         }
     }

@@ -7,6 +7,7 @@
 //! (`OCREG_SOURCES__FTS__SCHEDULE` → `[sources.fts] schedule`).
 
 use std::{
+    collections::BTreeMap,
     fmt,
     path::{Path, PathBuf},
 };
@@ -47,6 +48,106 @@ pub struct Settings {
     /// Requests a client may send at once above the sustained rate (the token bucket's size);
     /// 0 turns rate limiting off.
     pub rate_limit_burst: u32,
+    /// Feeds the sync daemon keeps the register current from, by name (`[sources.<name>]`).
+    pub sources: BTreeMap<String, SourceSettings>,
+}
+
+/// One feed to sync (`[sources.<name>]`). Unset timings take the kind's defaults
+/// ([`SourceKind`]), chosen from what each service tolerates.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSettings {
+    pub kind: SourceKind,
+    /// The service's address; empty: the real service of this kind.
+    #[serde(default)]
+    pub base_url: String,
+    /// When to run: a cron string with seconds first (`0 */15 * * * *` = every 15 minutes);
+    /// empty: only `ocreg sync run` runs it.
+    #[serde(default)]
+    pub schedule: String,
+    /// Earliest date to backfill from (`2026-01-01` or an RFC 3339 time), used until the first
+    /// window is complete; empty: 30 days before the first run.
+    #[serde(default)]
+    pub start: String,
+    /// Only notices of these buyers (org ids such as `GB-PPON-...`, `GB-LAE-...`); empty: any.
+    #[serde(default)]
+    pub buyers: Vec<String>,
+    /// Only notices with a CPV code starting with one of these (`8531`, `80`); empty: any.
+    #[serde(default)]
+    pub cpv: Vec<String>,
+    /// Only notices whose titles or descriptions contain one of these words or phrases
+    /// (case-insensitive, whole words); empty: any.
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// Length of one query window in hours (Find a Tender: 6, Contracts Finder: 24).
+    #[serde(default)]
+    pub window_hours: Option<f64>,
+    /// How far each run goes back before the last complete window, in minutes (default 60):
+    /// releases indexed late by the service are fetched on the next run.
+    #[serde(default)]
+    pub overlap_minutes: Option<f64>,
+    /// Least time between two requests, in seconds (Find a Tender: 10, for its 12 requests per
+    /// 2 minutes; Contracts Finder: 2).
+    #[serde(default)]
+    pub request_interval_seconds: Option<f64>,
+    /// Releases per page requested (1-100, default 100).
+    #[serde(default)]
+    pub page_size: Option<u32>,
+    /// Time allowed for one request, in seconds (default 60).
+    #[serde(default)]
+    pub timeout_seconds: Option<f64>,
+    /// Attempts per request before a run stops with an error (default 6).
+    #[serde(default)]
+    pub max_attempts: Option<u32>,
+    /// First back-off after a failed request, in seconds, doubled per attempt (default 2).
+    #[serde(default)]
+    pub backoff_seconds: Option<f64>,
+    /// Wait after a rate-limit answer that gives no `Retry-After`, in seconds (default 300, as
+    /// Contracts Finder asks).
+    #[serde(default)]
+    pub rate_limited_wait_seconds: Option<f64>,
+}
+
+/// The kinds of feed the sync daemon reads.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// Find a Tender (`/api/1.0/ocdsReleasePackages`, OCDS release packages).
+    FindATender,
+    /// Contracts Finder (`/Published/Notices/OCDS/Search`, OCDS release packages).
+    ContractsFinder,
+}
+
+impl SourceKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::FindATender => "find_a_tender",
+            Self::ContractsFinder => "contracts_finder",
+        }
+    }
+
+    /// The real service.
+    pub fn default_base_url(self) -> &'static str {
+        match self {
+            Self::FindATender => "https://www.find-tender.service.gov.uk",
+            Self::ContractsFinder => "https://www.contractsfinder.service.gov.uk",
+        }
+    }
+
+    pub fn default_window_hours(self) -> f64 {
+        match self {
+            // Long windows are known to miss releases (uk-feeds.md 1.3); kingfisher uses 6 h.
+            Self::FindATender => 6.0,
+            Self::ContractsFinder => 24.0,
+        }
+    }
+
+    pub fn default_request_interval_seconds(self) -> f64 {
+        match self {
+            Self::FindATender => 10.0,
+            Self::ContractsFinder => 2.0,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -62,6 +163,7 @@ impl Default for Settings {
             max_body_bytes: 10 * 1024 * 1024,
             rate_limit_per_second: 50,
             rate_limit_burst: 100,
+            sources: BTreeMap::new(),
         }
     }
 }
@@ -288,6 +390,40 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("OCREG_DATABASE_POOL_SIZE"), "{err}");
+    }
+
+    #[test]
+    fn sources_come_from_the_file_and_env_completes_them() {
+        let file = tempfile_with(
+            "[sources.fts]\nkind = \"find_a_tender\"\ncpv = [\"8531\"]\n\n[sources.cf]\nkind = \"contracts_finder\"\nschedule = \"0 0 * * * *\"\n",
+        );
+        let s = Settings::load(
+            Some(file.path()),
+            env(&[("OCREG_SOURCES__FTS__SCHEDULE", "0 */15 * * * *")]),
+        )
+        .unwrap();
+        let fts = &s.sources["fts"];
+        assert_eq!(fts.kind, SourceKind::FindATender);
+        assert_eq!(fts.schedule, "0 */15 * * * *");
+        assert_eq!(fts.cpv, ["8531"]);
+        assert_eq!(s.sources["cf"].kind, SourceKind::ContractsFinder);
+    }
+
+    #[test]
+    fn a_source_needs_a_known_kind_and_known_keys() {
+        let file = tempfile_with("[sources.x]\nkind = \"ted\"\n");
+        let err = Settings::load(Some(file.path()), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("ted") && err.contains("find_a_tender"),
+            "{err}"
+        );
+        let file = tempfile_with("[sources.x]\nkind = \"find_a_tender\"\nshedule = \"\"\n");
+        let err = Settings::load(Some(file.path()), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("shedule"), "{err}");
     }
 
     fn tempfile_with(text: &str) -> TempToml {

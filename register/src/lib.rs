@@ -12,8 +12,10 @@ pub mod organisations;
 pub mod overlaps;
 pub mod privacy;
 pub mod releases;
+pub mod same_process;
 pub mod schema;
 pub mod summary;
+pub mod sync_store;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;

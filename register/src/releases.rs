@@ -250,6 +250,7 @@ struct DerivedColumns {
     latest_rating: Option<String>,
     commissioning: Option<String>,
     outcomes: Option<String>,
+    match_key: Option<String>,
 }
 
 impl DerivedColumns {
@@ -257,7 +258,13 @@ impl DerivedColumns {
         let s: RecordSummary = summary::summarise(compiled);
         let intention = commissioning::intention_summary(compiled);
         let outcomes = commissioning::outcome_summary(compiled);
+        let ocid = compiled
+            .get("ocid")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let match_key = crate::same_process::match_key(ocid, compiled, s.title.as_deref());
         Self {
+            match_key,
             title: s.title,
             description: s.description,
             stage: s.stage,
@@ -331,6 +338,8 @@ pub fn refresh_derived_columns(
                     .set(&DerivedColumns::of(&compiled))
                     .execute(conn)?;
             }
+            let ocids: Vec<String> = batch.iter().map(|(_, ocid, _)| ocid.clone()).collect();
+            crate::same_process::link(conn, &ocids)?;
             Ok::<_, StoreError>(())
         })?;
         done += batch.len() as u64;
@@ -494,6 +503,11 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// The release's text as it is stored (redacted).
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+
     /// Checks the release's identity (errors point at `/ocid` or `/id`) and serialises it as
     /// [`store`] would.
     pub fn new(release: &Value) -> Result<Self, StoreError> {

@@ -61,6 +61,8 @@ diesel::table! {
         latest_rating -> Nullable<Text>,
         commissioning -> Nullable<Text>,
         outcomes -> Nullable<Text>,
+        match_key -> Nullable<Text>,
+        same_as -> Nullable<Text>,
     }
 }
 
@@ -109,6 +111,22 @@ diesel::table! {
         status -> Text,
         summary -> Text,
         error -> Nullable<Text>,
+        holder -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    sync_quarantine (id) {
+        id -> BigInt,
+        source_id -> BigInt,
+        run_id -> Nullable<BigInt>,
+        payload_id -> Nullable<BigInt>,
+        position -> Integer,
+        ocid -> Nullable<Text>,
+        release_id -> Nullable<Text>,
+        reason -> Text,
+        body -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -149,6 +167,7 @@ diesel::joinable!(sync_runs -> sync_sources (source_id));
 diesel::joinable!(sync_cursors -> sync_sources (source_id));
 diesel::joinable!(raw_payloads -> sync_sources (source_id));
 diesel::joinable!(raw_payloads -> sync_runs (run_id));
+diesel::joinable!(sync_quarantine -> sync_sources (source_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -160,5 +179,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sync_runs,
     sync_cursors,
     raw_payloads,
+    sync_quarantine,
     records_fts,
 );

@@ -256,7 +256,9 @@ macro_rules! apply_record_filters {
         use $crate::schema::records;
         use $crate::views::{View, escape_like, json_item_like, lower};
         let filters: &$crate::views::Filters = $filters;
-        let mut query = $query;
+        // A procurement published on both Find a Tender and Contracts Finder is listed once
+        // (crate::same_process).
+        let mut query = $query.filter(records::same_as.is_null());
         query = match $view {
             View::Intentions => query.filter(records::stage.eq("planning")),
             View::Opportunities => query

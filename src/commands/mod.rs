@@ -5,5 +5,6 @@ pub mod demo;
 pub mod export;
 pub mod import;
 mod progress;
+pub mod sync;
 pub mod token;
 pub mod validate;

@@ -1,2 +1,12 @@
 //! Feed synchronisation: cron-scheduled adapters for e-tendering and finance feeds, an HTTP
 //! client with retry and back-off, and per-page transactional bookkeeping of sync runs.
+
+pub mod filters;
+pub mod http;
+pub mod london;
+pub mod page;
+pub mod runner;
+pub mod scheduler;
+pub mod sources;
+#[cfg(feature = "testing")]
+pub mod testing;

@@ -17,5 +17,6 @@ mod openapi;
 mod privacy;
 mod publish;
 mod support;
+mod sync;
 mod tokens;
 mod views;

@@ -8,6 +8,7 @@ pub mod health;
 pub mod organisations;
 pub mod records;
 pub mod releases;
+pub mod sync;
 pub mod views;
 
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
@@ -42,6 +43,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(commissioning::contract_outcomes)
                 .service(commissioning::overlaps)
                 .service(organisations::list)
-                .service(organisations::get),
+                .service(organisations::get)
+                .service(sync::sources)
+                .service(sync::runs)
+                .service(sync::run),
         );
 }

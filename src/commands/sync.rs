@@ -1,0 +1,201 @@
+//! `ocreg sync`: run the configured feeds once (`run`) or on their schedules (`daemon`).
+//! `ocreg serve` runs the same scheduler beside the API ([`spawn_daemon`]).
+
+use std::thread::JoinHandle;
+
+use anyhow::Context;
+use register::{DatabaseUrl, Settings, sync_store::RunStatus};
+use sync::runner::{self, RunReport, SyncDb};
+use tokio::sync::watch;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum SyncCommand {
+    /// Sync every configured source (or those named) once, then print what each run did.
+    /// Exits 1 if a run rejected releases, 2 if a run failed (it resumes next time).
+    Run {
+        /// A source to run (a `[sources.<name>]` of the configuration); repeat for several.
+        #[arg(long = "source", value_name = "NAME")]
+        sources: Vec<String>,
+    },
+    /// Run every source on its schedule until SIGINT or SIGTERM.
+    Daemon,
+}
+
+/// Connections of the sync's own pool: a source's lock may hold one on PostgreSQL.
+const SYNC_POOL_SIZE: u32 = 4;
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("ocreg-sync")
+        .enable_all()
+        .build()
+        .context("cannot start the sync runtime")
+}
+
+fn sync_db(url: &DatabaseUrl) -> anyhow::Result<SyncDb> {
+    Ok(SyncDb {
+        pool: url.pool(SYNC_POOL_SIZE)?,
+        url: url.clone(),
+    })
+}
+
+/// Runs `command`; the database must be migrated. `Ok(false)` when releases were rejected.
+pub fn run(command: SyncCommand, settings: &Settings, url: &DatabaseUrl) -> anyhow::Result<bool> {
+    match command {
+        SyncCommand::Run { sources } => {
+            let sources = runner::sources(settings, &sources)?;
+            if sources.is_empty() {
+                anyhow::bail!(
+                    "no sources are configured: add a [sources.<name>] table to ocreg.toml (see the README)"
+                );
+            }
+            let db = sync_db(url)?;
+            let reports = runtime()?.block_on(async {
+                // Kept alive so runs are never told to stop; Ctrl-C ends the process, and
+                // the next run resumes from the last committed page.
+                let (_keep, mut stop) = watch::channel(false);
+                let mut reports = Vec::new();
+                for source in &sources {
+                    reports.push(runner::run_source(&db, source, &mut stop).await?);
+                }
+                anyhow::Ok(reports)
+            })?;
+            for report in &reports {
+                eprintln!("{}", describe(report));
+            }
+            if let Some(failed) = reports.iter().find(|r| r.status == RunStatus::Failed) {
+                anyhow::bail!(
+                    "source {} failed: {}",
+                    failed.source,
+                    failed.error.as_deref().unwrap_or("unknown error")
+                );
+            }
+            Ok(reports.iter().all(|r| r.summary.rejected == 0))
+        }
+        SyncCommand::Daemon => {
+            let sources = runner::sources(settings, &[])?;
+            let db = sync_db(url)?;
+            runtime()?.block_on(async {
+                let (stop_tx, stop) = watch::channel(false);
+                tokio::spawn(async move {
+                    shutdown_signal().await;
+                    tracing::info!("stopping: runs in progress stop after their current page");
+                    let _ = stop_tx.send(true);
+                });
+                sync::scheduler::run_daemon(db, sources, stop, log_report).await;
+            });
+            Ok(true)
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+fn log_report(report: &RunReport) {
+    if !report.skipped {
+        tracing::info!("{}", describe(report));
+    }
+}
+
+/// One paragraph per run for people.
+fn describe(report: &RunReport) -> String {
+    if report.skipped {
+        return format!("{}: skipped, another process is syncing it", report.source);
+    }
+    let s = &report.summary;
+    let mut text = format!(
+        "{}: run {} {}: {} page(s) in {} complete window(s); releases {} new, {} updated, {} unchanged, {} filtered out, {} rejected, {} repaired; {} request(s), {} retried, {:.1} s waiting",
+        report.source,
+        report.run_id.unwrap_or_default(),
+        report.status.code(),
+        s.pages,
+        s.windows,
+        s.releases_new,
+        s.releases_updated,
+        s.releases_unchanged,
+        s.releases_filtered_out,
+        s.rejected,
+        s.repaired,
+        s.requests,
+        s.retries,
+        s.waited_seconds,
+    );
+    if let Some(until) = report.complete_until {
+        text.push_str(&format!(
+            "; complete up to {}",
+            until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ));
+    }
+    for reject in &s.rejects {
+        text.push_str(&format!(
+            "\n  rejected {} {} (release {} of {}): {}",
+            reject.ocid.as_deref().unwrap_or("?"),
+            reject.id.as_deref().unwrap_or("?"),
+            reject.position,
+            reject.url,
+            reject.reason
+        ));
+    }
+    if s.rejected as usize > s.rejects.len() {
+        text.push_str(&format!(
+            "\n  ... and {} more (GET /api/v1/sync/runs/{})",
+            s.rejected as usize - s.rejects.len(),
+            report.run_id.unwrap_or_default()
+        ));
+    }
+    if let Some(error) = &report.error {
+        text.push_str(&format!("\n  error: {error}"));
+    }
+    text
+}
+
+/// The scheduler beside the API (`ocreg serve`): its own thread and runtime, stopped by
+/// [`DaemonHandle::stop`].
+pub struct DaemonHandle {
+    stop: watch::Sender<bool>,
+    thread: JoinHandle<()>,
+}
+
+pub fn spawn_daemon(settings: &Settings, url: &DatabaseUrl) -> anyhow::Result<DaemonHandle> {
+    let sources = runner::sources(settings, &[])?;
+    let db = sync_db(url)?;
+    let runtime = runtime()?;
+    let (stop, stopped) = watch::channel(false);
+    let thread = std::thread::Builder::new()
+        .name("ocreg-sync-daemon".into())
+        .spawn(move || {
+            runtime.block_on(sync::scheduler::run_daemon(
+                db, sources, stopped, log_report,
+            ));
+        })
+        .context("cannot start the sync daemon thread")?;
+    Ok(DaemonHandle { stop, thread })
+}
+
+impl DaemonHandle {
+    /// Tells runs to stop after their current page and waits for them.
+    pub fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.thread.join();
+    }
+}

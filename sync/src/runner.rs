@@ -1,0 +1,569 @@
+//! Runs one source once: takes the source's lock, walks its feed window by window from where
+//! the last run stopped, and commits each page with the source's new cursor
+//! ([`register::sync_store::commit_page`]).
+//!
+//! Windows: a run starts at the source's high-water mark less the overlap (or at `start` on
+//! the first run), walks windows of `window_hours` up to the time the run started, and
+//! moves the high-water mark to the end of each window it completes. A run stopped inside a
+//! window (killed, failed, shut down) leaves the window and its next page in the cursor; the
+//! next run continues from that page.
+
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use register::{
+    DatabaseUrl, DbPool,
+    config::{Settings, SourceSettings},
+    releases::Prepared,
+    sync_store::{
+        self, Cursor, PageCommit, PageRelease, QuarantineEntry, RunStatus, RunSummary,
+        WindowProgress,
+    },
+};
+use tokio::sync::watch;
+
+use crate::{
+    filters::Filters,
+    http::{FeedClient, HttpPolicy},
+    page::{self, ParsedPage},
+    sources::{Feed, feed_for},
+};
+
+/// Pages followed in one window before the walk is judged to be looping.
+const MAX_PAGES_PER_WINDOW: u32 = 100_000;
+/// How far back a first run starts when `start` is not set.
+const DEFAULT_BACKFILL_DAYS: i64 = 30;
+
+/// The database the register lives in.
+#[derive(Clone)]
+pub struct SyncDb {
+    pub pool: DbPool,
+    pub url: DatabaseUrl,
+}
+
+/// A configured source, ready to run.
+pub struct Source {
+    pub name: String,
+    pub settings: SourceSettings,
+    pub schedule: Option<cron::Schedule>,
+    feed: Box<dyn Feed>,
+    client: FeedClient,
+    filters: Filters,
+    page_size: usize,
+    window: chrono::Duration,
+    overlap: chrono::Duration,
+    start: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("source `{source_name}`: {message}")]
+    Invalid {
+        source_name: String,
+        message: String,
+    },
+    #[error("no source is called `{0}`; configured sources: {1}")]
+    Unknown(String, String),
+}
+
+fn seconds(value: f64) -> Duration {
+    Duration::from_secs_f64(value.max(0.0))
+}
+
+impl Source {
+    pub fn new(name: &str, settings: &SourceSettings) -> Result<Self, SetupError> {
+        let invalid = |message: String| SetupError::Invalid {
+            source_name: name.to_owned(),
+            message,
+        };
+        let schedule = match settings.schedule.trim() {
+            "" => None,
+            text => Some(text.parse::<cron::Schedule>().map_err(|e| {
+                invalid(format!(
+                    "schedule `{text}` is not a cron string with seconds first (e.g. `0 */15 * * * *`): {e}"
+                ))
+            })?),
+        };
+        let start = match settings.start.trim() {
+            "" => None,
+            text => Some(parse_start(text).ok_or_else(|| {
+                invalid(format!(
+                    "start `{text}` is neither a date (2026-01-01) nor an RFC 3339 time"
+                ))
+            })?),
+        };
+        let window_hours = settings
+            .window_hours
+            .unwrap_or_else(|| settings.kind.default_window_hours());
+        if window_hours.is_nan() || window_hours <= 0.0 {
+            return Err(invalid(format!(
+                "window_hours must be above 0, not {window_hours}"
+            )));
+        }
+        if !settings.base_url.is_empty()
+            && !settings.base_url.starts_with("http://")
+            && !settings.base_url.starts_with("https://")
+        {
+            return Err(invalid(format!(
+                "base_url `{}` must start with http:// or https://",
+                settings.base_url
+            )));
+        }
+        let defaults = HttpPolicy::default();
+        let policy = HttpPolicy {
+            timeout: settings.timeout_seconds.map_or(defaults.timeout, seconds),
+            max_attempts: settings
+                .max_attempts
+                .unwrap_or(defaults.max_attempts)
+                .max(1),
+            backoff_base: settings
+                .backoff_seconds
+                .map_or(defaults.backoff_base, seconds),
+            request_interval: seconds(
+                settings
+                    .request_interval_seconds
+                    .unwrap_or_else(|| settings.kind.default_request_interval_seconds()),
+            ),
+            rate_limited_wait: settings
+                .rate_limited_wait_seconds
+                .map_or(defaults.rate_limited_wait, seconds),
+            ..defaults
+        };
+        let client = FeedClient::new(policy).map_err(|e| invalid(e.to_string()))?;
+        Ok(Self {
+            name: name.to_owned(),
+            settings: settings.clone(),
+            schedule,
+            feed: feed_for(settings),
+            client,
+            filters: Filters {
+                buyers: settings.buyers.clone(),
+                cpv: settings.cpv.clone(),
+                keywords: settings.keywords.clone(),
+            },
+            page_size: settings.page_size.unwrap_or(100).clamp(1, 100) as usize,
+            window: chrono::Duration::milliseconds((window_hours * 3_600_000.0) as i64),
+            overlap: chrono::Duration::milliseconds(
+                (settings.overlap_minutes.unwrap_or(60.0).max(0.0) * 60_000.0) as i64,
+            ),
+            start,
+        })
+    }
+}
+
+fn parse_start(text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+}
+
+/// Every configured source, or only those named (an unknown name is an error listing the
+/// known ones).
+pub fn sources(settings: &Settings, only: &[String]) -> Result<Vec<Source>, SetupError> {
+    for name in only {
+        if !settings.sources.contains_key(name) {
+            let known: Vec<&str> = settings.sources.keys().map(String::as_str).collect();
+            return Err(SetupError::Unknown(
+                name.clone(),
+                if known.is_empty() {
+                    "none (add a [sources.<name>] table to ocreg.toml)".to_owned()
+                } else {
+                    known.join(", ")
+                },
+            ));
+        }
+    }
+    settings
+        .sources
+        .iter()
+        .filter(|(name, _)| only.is_empty() || only.contains(name))
+        .map(|(name, s)| Source::new(name, s))
+        .collect()
+}
+
+/// What one run did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunReport {
+    pub source: String,
+    /// Absent when the run did not start (another process holds the source).
+    pub run_id: Option<i64>,
+    pub status: RunStatus,
+    pub summary: RunSummary,
+    pub error: Option<String>,
+    /// The high-water mark after the run.
+    pub complete_until: Option<DateTime<Utc>>,
+    /// Another process was syncing the source, so this run did nothing.
+    pub skipped: bool,
+}
+
+/// `host:pid` of this process, recorded with each run.
+pub fn holder() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned());
+    format!("{host}:{}", std::process::id())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("sync bookkeeping failed: {0}")]
+    Store(#[from] sync_store::SyncStoreError),
+    #[error("database thread failed: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+async fn blocking<R: Send + 'static>(
+    work: impl FnOnce() -> Result<R, sync_store::SyncStoreError> + Send + 'static,
+) -> Result<R, RunError> {
+    Ok(tokio::task::spawn_blocking(work).await??)
+}
+
+/// Runs `source` once, unless another run of it holds its lock. Stops between pages when
+/// `stop` turns true (the run is then recorded as interrupted and resumes next time).
+pub async fn run_source(
+    db: &SyncDb,
+    source: &Source,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<RunReport, RunError> {
+    let lock = {
+        let (pool, url, name) = (db.pool.clone(), db.url.clone(), source.name.clone());
+        blocking(move || sync_store::try_lock_source(&pool, &url, &name)).await?
+    };
+    let Some(_lock) = lock else {
+        tracing::info!(source = %source.name, "another process is syncing this source; skipped");
+        return Ok(RunReport {
+            source: source.name.clone(),
+            run_id: None,
+            status: RunStatus::Succeeded,
+            summary: RunSummary::default(),
+            error: None,
+            complete_until: None,
+            skipped: true,
+        });
+    };
+
+    let (source_id, run_id, mut cursor) = {
+        let pool = db.pool.clone();
+        let name = source.name.clone();
+        let kind = source.settings.kind.code();
+        let config = settings_json(&source.settings);
+        let holder = holder();
+        blocking(move || {
+            let mut conn = pool.get()?;
+            let source_id = sync_store::ensure_source(&mut conn, &name, kind, &config)?;
+            let run_id = sync_store::start_run(&mut conn, source_id, &holder)?;
+            let cursor = sync_store::load_cursor(&mut conn, source_id)?;
+            Ok((source_id, run_id, cursor))
+        })
+        .await?
+    };
+    tracing::info!(source = %source.name, run = run_id, "sync run started");
+
+    let mut summary = RunSummary::default();
+    let walked = walk(
+        db,
+        source,
+        source_id,
+        run_id,
+        &mut cursor,
+        &mut summary,
+        stop,
+    )
+    .await;
+    let (status, error) = match walked {
+        Ok(Walk::Done) => (RunStatus::Succeeded, None),
+        Ok(Walk::Stopped) => (
+            RunStatus::Interrupted,
+            Some(
+                "stopped by shutdown; the next run resumes from the last committed page".to_owned(),
+            ),
+        ),
+        Ok(Walk::Failed(message)) => (RunStatus::Failed, Some(message)),
+        Err(e) => (RunStatus::Failed, Some(e.to_string())),
+    };
+    {
+        let pool = db.pool.clone();
+        let (summary, error) = (summary.clone(), error.clone());
+        blocking(move || {
+            let mut conn = pool.get()?;
+            sync_store::finish_run(&mut conn, run_id, status, &summary, error.as_deref())
+        })
+        .await?;
+    }
+    match &error {
+        None => tracing::info!(
+            source = %source.name, run = run_id, pages = summary.pages,
+            new = summary.releases_new, updated = summary.releases_updated,
+            unchanged = summary.releases_unchanged, rejected = summary.rejected,
+            "sync run finished"
+        ),
+        Some(e) => tracing::warn!(source = %source.name, run = run_id, "sync run ended early: {e}"),
+    }
+    Ok(RunReport {
+        source: source.name.clone(),
+        run_id: Some(run_id),
+        status,
+        summary,
+        error,
+        complete_until: cursor.complete_until,
+        skipped: false,
+    })
+}
+
+/// The settings recorded with the source (for the status page).
+fn settings_json(settings: &SourceSettings) -> serde_json::Value {
+    serde_json::json!({
+        "kind": settings.kind.code(),
+        "base_url": settings.base_url,
+        "schedule": settings.schedule,
+        "start": settings.start,
+        "buyers": settings.buyers,
+        "cpv": settings.cpv,
+        "keywords": settings.keywords,
+    })
+}
+
+enum Walk {
+    Done,
+    Stopped,
+    Failed(String),
+}
+
+async fn walk(
+    db: &SyncDb,
+    source: &Source,
+    source_id: i64,
+    run_id: i64,
+    cursor: &mut Cursor,
+    summary: &mut RunSummary,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<Walk, RunError> {
+    let until = Utc::now();
+    let mut window = match cursor.window.clone() {
+        Some(progress) => progress,
+        None => {
+            let from = match cursor.complete_until {
+                // Never before `start`: the overlap is for late releases, not a backfill.
+                Some(done) => source.start.map_or(done - source.overlap, |start| {
+                    (done - source.overlap).max(start)
+                }),
+                None => source
+                    .start
+                    .unwrap_or_else(|| until - chrono::Duration::days(DEFAULT_BACKFILL_DAYS)),
+            };
+            if from >= until {
+                return Ok(Walk::Done);
+            }
+            WindowProgress {
+                from,
+                to: (from + source.window).min(until),
+                next: None,
+                pages: 0,
+                upto: None,
+            }
+        }
+    };
+    loop {
+        if *stop.borrow() {
+            return Ok(Walk::Stopped);
+        }
+        let url = window.next.clone().unwrap_or_else(|| {
+            source
+                .feed
+                .window_url(window.from, window.upto.unwrap_or(window.to))
+        });
+        let fetched = tokio::select! {
+            fetched = source.client.get_parsed(&url, |body| {
+                page::parse_package(body).map_err(|e| e.to_string())
+            }) => fetched,
+            _ = stopped(stop) => return Ok(Walk::Stopped),
+        };
+        let fetched = match fetched {
+            Ok(fetched) => fetched,
+            Err(e) => return Ok(Walk::Failed(e.to_string())),
+        };
+        summary.requests += u64::from(fetched.attempts);
+        summary.retries += u64::from(fetched.attempts.saturating_sub(1));
+        summary.waited_seconds += fetched.waited.as_secs_f64();
+
+        let parsed: ParsedPage = fetched.value;
+        for note in &parsed.repairs {
+            tracing::warn!(source = %source.name, url = %url, "repaired: {note}");
+        }
+        let next_window = next_step(&window, &parsed, &url, source.page_size);
+        let window_done = next_window.is_none();
+        let new_cursor = match &next_window {
+            Some(next) => Cursor {
+                complete_until: cursor.complete_until,
+                window: Some(next.clone()),
+            },
+            None => Cursor {
+                complete_until: Some(
+                    cursor
+                        .complete_until
+                        .map_or(window.to, |t| t.max(window.to)),
+                ),
+                window: None,
+            },
+        };
+
+        let (releases, quarantined) = split_page(parsed, &source.filters);
+        let committed = {
+            let pool = db.pool.clone();
+            let name = source.name.clone();
+            let cursor = new_cursor.clone();
+            let mut page_summary = std::mem::take(summary);
+            if window_done {
+                page_summary.windows += 1;
+            }
+            let (status, content_type, body) = (fetched.status, fetched.content_type, fetched.body);
+            blocking(move || {
+                let mut conn = pool.get()?;
+                let page = PageCommit {
+                    source_id,
+                    source_name: &name,
+                    run_id,
+                    url: &fetched.url,
+                    status,
+                    content_type: content_type.as_deref(),
+                    body: &body,
+                    releases,
+                    quarantined,
+                    cursor: &cursor,
+                };
+                let result = sync_store::commit_page(&mut conn, page, &mut page_summary);
+                Ok((result, page_summary))
+            })
+            .await?
+        };
+        let (result, after) = committed;
+        *summary = after;
+        if let Err(e) = result {
+            return Ok(Walk::Failed(format!("cannot store the page {url}: {e}")));
+        }
+        *cursor = new_cursor;
+
+        if let Some(next) = next_window {
+            window = next;
+            continue;
+        }
+        if window.to >= until {
+            return Ok(Walk::Done);
+        }
+        let from = window.to;
+        window = WindowProgress {
+            from,
+            to: (from + source.window).min(until),
+            next: None,
+            pages: 0,
+            upto: None,
+        };
+    }
+}
+
+/// Where the walk of `window` goes after `page` (fetched from `url`): its next page, the
+/// rest of the window when a full page came without a next link (Find a Tender has dropped
+/// `links.next` part-way through a window, uk-feeds.md 1.3; pages are newest first, so the
+/// rest is at or before the page's oldest release), or nowhere: the window is done.
+fn next_step(
+    window: &WindowProgress,
+    page: &ParsedPage,
+    url: &str,
+    page_size: usize,
+) -> Option<WindowProgress> {
+    if window.pages >= MAX_PAGES_PER_WINDOW {
+        tracing::warn!(url, "window abandoned after {MAX_PAGES_PER_WINDOW} pages");
+        return None;
+    }
+    if let Some(next) = page.next.as_deref().filter(|n| *n != url) {
+        return Some(WindowProgress {
+            next: Some(next.to_owned()),
+            pages: window.pages + 1,
+            ..window.clone()
+        });
+    }
+    let full = page.releases.len() + page.quarantined.len() >= page_size;
+    let oldest = page
+        .releases
+        .iter()
+        .filter_map(|r| r.value.get("date")?.as_str())
+        .filter_map(|d| DateTime::parse_from_rfc3339(d).ok())
+        .map(|d| d.with_timezone(&Utc))
+        .min()?;
+    let upto = window.upto.unwrap_or(window.to);
+    // Only when that narrows the query; else the window would be asked for again and again.
+    (full && page.next.is_none() && oldest > window.from && oldest < upto).then(|| {
+        tracing::warn!(
+            url,
+            "a full page without a next link: continuing with the window up to {oldest}"
+        );
+        WindowProgress {
+            next: None,
+            pages: window.pages + 1,
+            upto: Some(oldest),
+            ..window.clone()
+        }
+    })
+}
+
+/// Resolves when `stop` turns true; never when its sender is gone without saying so.
+pub async fn stopped(stop: &mut watch::Receiver<bool>) {
+    loop {
+        if *stop.borrow_and_update() {
+            return;
+        }
+        if stop.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Turns a parsed page into releases to store (identity checked, redacted, hashed) and
+/// quarantine entries.
+fn split_page(parsed: ParsedPage, filters: &Filters) -> (Vec<PageRelease>, Vec<QuarantineEntry>) {
+    let mut quarantined: Vec<QuarantineEntry> = parsed
+        .quarantined
+        .into_iter()
+        .map(|q| QuarantineEntry {
+            position: q.position,
+            ocid: q.ocid,
+            id: q.id,
+            reason: q.reason,
+            body: q.raw,
+        })
+        .collect();
+    let mut releases = Vec::with_capacity(parsed.releases.len());
+    for release in parsed.releases {
+        match Prepared::new(&release.value) {
+            Ok(prepared) => releases.push(PageRelease {
+                position: release.position,
+                wanted: filters.matches(&release.value),
+                repaired: !release.repaired.is_empty(),
+                prepared,
+            }),
+            Err(e) => quarantined.push(QuarantineEntry {
+                position: release.position,
+                ocid: release
+                    .value
+                    .get("ocid")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned),
+                id: release
+                    .value
+                    .get("id")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned),
+                reason: e.to_string(),
+                body: release.value.to_string(),
+            }),
+        }
+    }
+    (releases, quarantined)
+}
