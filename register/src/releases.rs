@@ -208,15 +208,25 @@ pub fn recompile(conn: &mut DbConnection, ocid: &str) -> Result<(), StoreError> 
         .select(records::id)
         .first(conn)?;
     crate::organisations::upsert_parties(conn, &compiled)?;
-    // Replace the record's search text: delete-then-insert works alike on an FTS5 table and a
-    // plain one.
-    diesel::delete(records_fts::table.filter(records_fts::rowid.eq(record_id))).execute(conn)?;
-    diesel::insert_into(records_fts::table)
-        .values((
-            records_fts::rowid.eq(record_id),
-            records_fts::body.eq(summary::search_text(&compiled)),
-        ))
-        .execute(conn)?;
+    // Replace the record's search text when it changed (most later releases of a process
+    // repeat its title and description): delete-then-insert works alike on an FTS5 table
+    // and a plain one.
+    let text = summary::search_text(&compiled);
+    let indexed: Option<String> = records_fts::table
+        .filter(records_fts::rowid.eq(record_id))
+        .select(records_fts::body)
+        .first(conn)
+        .optional()?;
+    if indexed.as_deref() != Some(text.as_str()) {
+        diesel::delete(records_fts::table.filter(records_fts::rowid.eq(record_id)))
+            .execute(conn)?;
+        diesel::insert_into(records_fts::table)
+            .values((
+                records_fts::rowid.eq(record_id),
+                records_fts::body.eq(&text),
+            ))
+            .execute(conn)?;
+    }
     Ok(())
 }
 

@@ -14,6 +14,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use register::{
     DatabaseUrl, DbPool,
     config::{Settings, SourceSettings},
+    db::PooledConnection,
     releases::Prepared,
     sync_store::{
         self, Cursor, PageCommit, PageRelease, QuarantineEntry, RunStatus, RunSummary,
@@ -336,6 +337,18 @@ enum Walk {
     Failed(String),
 }
 
+/// A page being committed on a blocking thread while the next one is fetched.
+type Committing = tokio::task::JoinHandle<Result<Committed, sync_store::SyncStoreError>>;
+
+/// What committing a page gives back: the outcome, the run's totals, and the connection
+/// (kept for the whole run, so SQLite's page cache stays warm).
+struct Committed {
+    result: Result<Vec<String>, sync_store::SyncStoreError>,
+    summary: RunSummary,
+    conn: PooledConnection,
+    url: String,
+}
+
 async fn walk(
     db: &SyncDb,
     source: &Source,
@@ -370,9 +383,14 @@ async fn walk(
             }
         }
     };
-    loop {
+    let mut conn: Option<PooledConnection> = None;
+    // Page n is stored while page n+1 is fetched and parsed: the two overlap.
+    let mut committing: Option<(Committing, Cursor)> = None;
+    // Request counts of fetches not yet added to a committed summary.
+    let mut fetch_stats = RunSummary::default();
+    let outcome = loop {
         if *stop.borrow() {
-            return Ok(Walk::Stopped);
+            break Walk::Stopped;
         }
         let url = window.next.clone().unwrap_or_else(|| {
             source
@@ -382,23 +400,31 @@ async fn walk(
         let fetched = tokio::select! {
             fetched = source.client.get_parsed(&url, |body| {
                 page::parse_package(body).map_err(|e| e.to_string())
-            }) => fetched,
-            _ = stopped(stop) => return Ok(Walk::Stopped),
+            }) => Some(fetched),
+            _ = stopped(stop) => None,
         };
-        let fetched = match fetched {
-            Ok(fetched) => fetched,
-            Err(e) => return Ok(Walk::Failed(e.to_string())),
-        };
-        summary.requests += u64::from(fetched.attempts);
-        summary.retries += u64::from(fetched.attempts.saturating_sub(1));
-        summary.waited_seconds += fetched.waited.as_secs_f64();
-
-        let parsed: ParsedPage = fetched.value;
-        for note in &parsed.repairs {
-            tracing::warn!(source = %source.name, url = %url, "repaired: {note}");
+        // Checked, redacted and hashed while the page before is still being stored.
+        let fetched =
+            fetched.map(|fetched| fetched.map(|f| prepare_page(f, &window, &url, source)));
+        // The page before must be stored before this one is.
+        if let Some((handle, after)) = committing.take() {
+            match finish_commit(handle, summary, &mut conn).await? {
+                Ok(()) => *cursor = after,
+                Err(message) => break Walk::Failed(message),
+            }
         }
-        let next_window = next_step(&window, &parsed, &url, source.page_size);
-        let window_done = next_window.is_none();
+        let Some(fetched) = fetched else {
+            break Walk::Stopped;
+        };
+        let page = match fetched {
+            Ok(page) => page,
+            Err(e) => break Walk::Failed(e.to_string()),
+        };
+        fetch_stats.requests += u64::from(page.attempts);
+        fetch_stats.retries += u64::from(page.attempts.saturating_sub(1));
+        fetch_stats.waited_seconds += page.waited.as_secs_f64();
+
+        let next_window = page.next_window.clone();
         let new_cursor = match &next_window {
             Some(next) => Cursor {
                 complete_until: cursor.complete_until,
@@ -414,48 +440,56 @@ async fn walk(
             },
         };
 
-        let (releases, quarantined) = split_page(parsed, &source.filters);
-        let committed = {
+        let mut page_summary = std::mem::take(summary);
+        page_summary.requests += std::mem::take(&mut fetch_stats.requests);
+        page_summary.retries += std::mem::take(&mut fetch_stats.retries);
+        page_summary.waited_seconds += std::mem::take(&mut fetch_stats.waited_seconds);
+        if next_window.is_none() {
+            page_summary.windows += 1;
+        }
+        let handle = {
             let pool = db.pool.clone();
+            let held = conn.take();
             let name = source.name.clone();
-            let cursor = new_cursor.clone();
-            let mut page_summary = std::mem::take(summary);
-            if window_done {
-                page_summary.windows += 1;
-            }
-            let (status, content_type, body) = (fetched.status, fetched.content_type, fetched.body);
-            blocking(move || {
-                let mut conn = pool.get()?;
-                let page = PageCommit {
+            let page_cursor = new_cursor.clone();
+            tokio::task::spawn_blocking(move || {
+                let mut conn = match held {
+                    Some(conn) => conn,
+                    None => {
+                        let mut conn = pool.get()?;
+                        sync_store::tune_connection(&mut conn)?;
+                        conn
+                    }
+                };
+                let commit = PageCommit {
                     source_id,
                     source_name: &name,
                     run_id,
-                    url: &fetched.url,
-                    status,
-                    content_type: content_type.as_deref(),
-                    body: &body,
-                    releases,
-                    quarantined,
-                    cursor: &cursor,
+                    url: &page.url,
+                    status: page.status,
+                    content_type: page.content_type.as_deref(),
+                    body: &page.body,
+                    releases: page.releases,
+                    quarantined: page.quarantined,
+                    cursor: &page_cursor,
                 };
-                let result = sync_store::commit_page(&mut conn, page, &mut page_summary);
-                Ok((result, page_summary))
+                let result = sync_store::commit_page(&mut conn, commit, &mut page_summary);
+                Ok(Committed {
+                    result,
+                    summary: page_summary,
+                    conn,
+                    url: page.url,
+                })
             })
-            .await?
         };
-        let (result, after) = committed;
-        *summary = after;
-        if let Err(e) = result {
-            return Ok(Walk::Failed(format!("cannot store the page {url}: {e}")));
-        }
-        *cursor = new_cursor;
+        committing = Some((handle, new_cursor.clone()));
 
         if let Some(next) = next_window {
             window = next;
             continue;
         }
         if window.to >= until {
-            return Ok(Walk::Done);
+            break Walk::Done;
         }
         let from = window.to;
         window = WindowProgress {
@@ -465,7 +499,72 @@ async fn walk(
             pages: 0,
             upto: None,
         };
+    };
+    if let Some((handle, after)) = committing.take() {
+        match finish_commit(handle, summary, &mut conn).await? {
+            Ok(()) => *cursor = after,
+            Err(message) => return Ok(Walk::Failed(message)),
+        }
     }
+    // Fetches whose pages were not stored (the run stopped) still count.
+    summary.requests += fetch_stats.requests;
+    summary.retries += fetch_stats.retries;
+    summary.waited_seconds += fetch_stats.waited_seconds;
+    Ok(outcome)
+}
+
+/// A fetched page made ready to store.
+struct PreparedPage {
+    url: String,
+    status: u16,
+    content_type: Option<String>,
+    body: Vec<u8>,
+    attempts: u32,
+    waited: Duration,
+    /// Where the walk goes after this page (None: the window is done).
+    next_window: Option<WindowProgress>,
+    releases: Vec<PageRelease>,
+    quarantined: Vec<QuarantineEntry>,
+}
+
+fn prepare_page(
+    fetched: crate::http::Fetched<ParsedPage>,
+    window: &WindowProgress,
+    url: &str,
+    source: &Source,
+) -> PreparedPage {
+    let parsed = fetched.value;
+    for note in &parsed.repairs {
+        tracing::warn!(source = %source.name, url, "repaired: {note}");
+    }
+    let next_window = next_step(window, &parsed, url, source.page_size);
+    let (releases, quarantined) = split_page(parsed, &source.filters);
+    PreparedPage {
+        url: fetched.url,
+        status: fetched.status,
+        content_type: fetched.content_type,
+        body: fetched.body,
+        attempts: fetched.attempts,
+        waited: fetched.waited,
+        next_window,
+        releases,
+        quarantined,
+    }
+}
+
+/// Waits for a page's commit; `Err` names the page that could not be stored.
+async fn finish_commit(
+    handle: Committing,
+    summary: &mut RunSummary,
+    conn: &mut Option<PooledConnection>,
+) -> Result<Result<(), String>, RunError> {
+    let committed = handle.await??;
+    *summary = committed.summary;
+    *conn = Some(committed.conn);
+    Ok(committed
+        .result
+        .map(|_| ())
+        .map_err(|e| format!("cannot store the page {}: {e}", committed.url)))
 }
 
 /// Where the walk of `window` goes after `page` (fetched from `url`): its next page, the
