@@ -425,6 +425,13 @@ async fn walk(
         fetch_stats.waited_seconds += page.waited.as_secs_f64();
 
         let next_window = page.next_window.clone();
+        if next_window.is_none() {
+            // Progress for people watching a long backfill; one line per window.
+            tracing::info!(
+                source = %source.name, from = %window.from, to = %window.to,
+                pages = window.pages + 1, "window walked"
+            );
+        }
         let new_cursor = match &next_window {
             Some(next) => Cursor {
                 complete_until: cursor.complete_until,

@@ -28,7 +28,7 @@ use sync::{
 };
 use tokio::sync::watch;
 
-use crate::support::{TestApp, ocreg};
+use crate::support::{Served, TestApp, ocreg};
 
 const SAMPLES: &str = "fixtures/demo";
 
@@ -692,4 +692,62 @@ fn two_daemons_on_postgresql_never_sync_one_source_at_once() {
     }
     assert!(requests.load(Ordering::SeqCst) >= 20);
     assert_eq!(snapshot(&db).0.len(), 60);
+}
+
+#[tokio::test]
+async fn serve_runs_the_sync_daemon_unless_told_not_to() {
+    let releases = sample_releases("fts_ocds_release_package_children_services.json");
+    let server = OcdsFeed::new(FeedStyle::FindATender, releases)
+        .with_page_size(10)
+        .serve();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("ocreg.toml"),
+        format!(
+            "[sources.fts]\nkind = \"find_a_tender\"\nbase_url = \"{}\"\nschedule = \"* * * * * *\"\n\
+             start = \"2026-07-01\"\nwindow_hours = 10000\nrequest_interval_seconds = 0\n",
+            server.base_url()
+        ),
+    )
+    .unwrap();
+    let sources = |address: String| async move {
+        let body: Value = reqwest::get(format!("{address}/api/v1/sync/sources"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["data"][0].clone()
+    };
+
+    let db = TestDb::new();
+    let served = Served::start(dir.path(), &["--database", &db.url_string(), "--no-demo"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        let status = sources(served.address.clone()).await;
+        if status["last_run"]["status"] == "succeeded" {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "no sync run finished: {status}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(status["name"], "fts");
+    assert_eq!(status["enabled"], true);
+    assert_eq!(status["releases"], 17);
+    assert!(served.terminate(), "serve stops cleanly with its daemon");
+
+    let quiet_db = TestDb::new();
+    let served = Served::start(
+        dir.path(),
+        &[
+            "--database",
+            &quiet_db.url_string(),
+            "--no-demo",
+            "--no-sync",
+        ],
+    );
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let status = sources(served.address.clone()).await;
+    assert!(status["last_run"].is_null(), "{status}");
+    assert_eq!(status["releases"], 0);
 }
