@@ -140,7 +140,10 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             let url = database_url(&settings)?;
             let mut conn = url.connect()?;
             migrate(&mut conn)?;
-            Ok(commands::import::run(args, &mut conn)?.clean())
+            match &args.kind {
+                Some(kind) => commands::import::run_file(kind, &mut conn),
+                None => Ok(commands::import::run(args, &mut conn)?.clean()),
+            }
         }
         Command::Export(args) => {
             let settings = load_settings(&cli.config, &cli.database)?;

@@ -155,6 +155,56 @@ diesel::table! {
 }
 
 diesel::table! {
+    spend_transactions (id) {
+        id -> BigInt,
+        publisher_org_id -> Text,
+        row_hash -> Text,
+        source_file -> Text,
+        line -> BigInt,
+        run_id -> Nullable<BigInt>,
+        payment_date -> Date,
+        amount_pence -> BigInt,
+        supplier_name -> Nullable<Text>,
+        supplier_redacted -> Bool,
+        supplier_id -> Nullable<Text>,
+        vat_number -> Nullable<Text>,
+        transaction_number -> Nullable<Text>,
+        body_name -> Nullable<Text>,
+        expense_area -> Nullable<Text>,
+        expense_type -> Nullable<Text>,
+        expense_code -> Nullable<Text>,
+        description -> Nullable<Text>,
+        imported_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    grants (id) {
+        id -> BigInt,
+        grant_id -> Text,
+        title -> Text,
+        description -> Text,
+        currency -> Text,
+        amount_awarded_pence -> BigInt,
+        award_date -> Date,
+        funder_org_id -> Text,
+        funder_name -> Text,
+        recipient_org_id -> Text,
+        recipient_name -> Nullable<Text>,
+        recipient_is_individual -> Bool,
+        planned_start -> Nullable<Date>,
+        planned_end -> Nullable<Date>,
+        programme -> Nullable<Text>,
+        source_file -> Text,
+        position -> Text,
+        run_id -> Nullable<BigInt>,
+        content_hash -> Text,
+        body -> Text,
+        imported_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     /// The full-text index: an FTS5 virtual table on SQLite, a table with a GIN tsvector
     /// index on PostgreSQL; `rowid` is the record's id.
     records_fts (rowid) {
@@ -180,5 +230,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sync_cursors,
     raw_payloads,
     sync_quarantine,
+    spend_transactions,
+    grants,
     records_fts,
 );

@@ -249,6 +249,42 @@ pub struct RunSummary {
     /// Releases stored after a repair (invalid number, invalid UTF-8).
     pub repaired: u64,
     pub rejects: Vec<RejectNote>,
+    /// For files of rows (spend, grants): the file's quality report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<RowReport>,
+}
+
+/// A row file's quality report: what was read, imported, skipped and rejected, each skip and
+/// reject with its line (the first 1,000 of each are listed).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RowReport {
+    /// The file as given.
+    pub file: String,
+    /// Data rows read after the header, blank and total rows included.
+    pub read: u64,
+    /// Rows stored now.
+    pub imported: u64,
+    /// Rows already stored (the same file, or an overlapping one, imported before).
+    pub duplicates: u64,
+    /// Rows that are not data (blank rows, total rows, repeated headers).
+    pub skipped: u64,
+    /// Rows that could not be read (a bad date or amount); nothing of them is stored.
+    pub rejected: u64,
+    pub skips: Vec<LineNote>,
+    pub rejects: Vec<LineNote>,
+}
+
+/// Most skips and rejects a [`RowReport`] lists one by one.
+pub const MAX_LISTED_LINES: usize = 1_000;
+
+/// Where in a file a row was skipped or rejected, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LineNote {
+    /// The line (1-based) when the file is text with lines (CSV).
+    pub line: Option<u64>,
+    /// The place as text: `line 7, column Amount`, or a JSON pointer (`/grants/2/awardDate`).
+    pub at: String,
+    pub reason: String,
 }
 
 /// One quarantined release, as listed in a run's summary.
@@ -702,6 +738,20 @@ pub fn list_runs(
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<RunView>, SyncStoreError> {
+    load_runs(conn, source, before, None, limit)
+}
+
+pub fn get_run(conn: &mut DbConnection, run_id: i64) -> Result<Option<RunView>, SyncStoreError> {
+    Ok(load_runs(conn, None, None, Some(run_id), 1)?.pop())
+}
+
+fn load_runs(
+    conn: &mut DbConnection,
+    source: Option<&str>,
+    before: Option<i64>,
+    run_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<RunView>, SyncStoreError> {
     let mut query = sync_runs::table
         .inner_join(sync_sources::table)
         .select((
@@ -723,30 +773,14 @@ pub fn list_runs(
     if let Some(before) = before {
         query = query.filter(sync_runs::id.lt(before));
     }
+    if let Some(run_id) = run_id {
+        query = query.filter(sync_runs::id.eq(run_id));
+    }
     Ok(query
         .load::<RunRow>(conn)?
         .into_iter()
         .map(run_view)
         .collect())
-}
-
-pub fn get_run(conn: &mut DbConnection, run_id: i64) -> Result<Option<RunView>, SyncStoreError> {
-    Ok(sync_runs::table
-        .inner_join(sync_sources::table)
-        .filter(sync_runs::id.eq(run_id))
-        .select((
-            sync_runs::id,
-            sync_sources::name,
-            sync_runs::status,
-            sync_runs::started_at,
-            sync_runs::finished_at,
-            sync_runs::holder,
-            sync_runs::summary,
-            sync_runs::error,
-        ))
-        .first::<RunRow>(conn)
-        .optional()?
-        .map(run_view))
 }
 
 /// What the register knows of one source's syncing.

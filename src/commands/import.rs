@@ -31,11 +31,14 @@ use register::{
 use super::progress;
 
 #[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct ImportArgs {
+    #[command(subcommand)]
+    pub kind: Option<ImportKind>,
     /// Release packages, record packages (their embedded releases), a JSON array of releases
     /// or JSON Lines of any of them; `-` reads standard input.
-    #[arg(value_name = "FILE|-")]
-    input: PathBuf,
+    #[arg(value_name = "FILE|-", required = true)]
+    input: Option<PathBuf>,
     /// The source recorded with each release (`import`, `fts`, `contracts_finder`, ...).
     #[arg(long, default_value = "import")]
     source: String,
@@ -43,6 +46,52 @@ pub struct ImportArgs {
     /// whose releases of one ocid are scattered (a feed in date order) loads faster with more.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     batch: u64,
+}
+
+/// Files that are not OCDS releases.
+#[derive(clap::Subcommand, Debug)]
+pub enum ImportKind {
+    /// A council's "spend over £500" CSV (Local Government Transparency Code): prints the
+    /// file's quality report; exits 1 if rows were rejected. Importing a file again adds nothing.
+    Spend {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The publishing council's org-id, e.g. GB-LAE-DEV.
+        #[arg(long, value_name = "ORG-ID")]
+        publisher: String,
+    },
+    /// 360Giving grants, as a JSON package or CSV: prints the file's quality report; exits 1
+    /// if grants were rejected. A grant imported again is replaced only if it changed.
+    Grants {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+}
+
+/// `ocreg import spend|grants`: imports the file and prints its quality report; `Ok(false)`
+/// when rows were rejected.
+pub fn run_file(kind: &ImportKind, conn: &mut DbConnection) -> anyhow::Result<bool> {
+    let (file, publisher) = match kind {
+        ImportKind::Spend { file, publisher } => (file, Some(publisher)),
+        ImportKind::Grants { file } => (file, None),
+    };
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let label = file.display().to_string();
+    let (run_id, report) = match publisher {
+        Some(publisher) => sync::file_import::import_spend(conn, publisher, &label, &bytes)?,
+        None => sync::file_import::import_grants(conn, &label, &bytes)?,
+    };
+    eprintln!(
+        "{label}: {} row(s) read, {} imported, {} already stored, {} skipped, {} rejected (run {run_id}: GET /api/v1/sync/runs/{run_id})",
+        report.read, report.imported, report.duplicates, report.skipped, report.rejected
+    );
+    for note in &report.skips {
+        eprintln!("  skipped {}: {}", note.at, note.reason);
+    }
+    for note in &report.rejects {
+        eprintln!("  rejected {}: {}", note.at, note.reason);
+    }
+    Ok(report.rejected == 0)
 }
 
 /// How to import.
@@ -142,15 +191,15 @@ impl Summary {
 
 /// `ocreg import`: imports the file (or standard input) and prints the summary on stderr.
 pub fn run(args: ImportArgs, conn: &mut DbConnection) -> anyhow::Result<Summary> {
-    let stdin = args.input.as_os_str() == "-";
+    let path = args.input.context("a FILE to import is required")?;
+    let stdin = path.as_os_str() == "-";
     let (input, size): (Box<dyn BufRead + Send>, Option<u64>) = if stdin {
         (
             Box::new(BufReader::with_capacity(1 << 20, io::stdin())),
             None,
         )
     } else {
-        let file = File::open(&args.input)
-            .with_context(|| format!("cannot open {}", args.input.display()))?;
+        let file = File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
         let size = file.metadata().ok().map(|m| m.len());
         (Box::new(BufReader::with_capacity(1 << 20, file)), size)
     };
@@ -162,7 +211,7 @@ pub fn run(args: ImportArgs, conn: &mut DbConnection) -> anyhow::Result<Summary>
     let what = if stdin {
         "standard input".to_owned()
     } else {
-        args.input.display().to_string()
+        path.display().to_string()
     };
     let summary = import(conn, input, size, &options, &mut |line| eprintln!("{line}"))?;
     eprintln!("{}", summary.describe(&what));

@@ -8,6 +8,7 @@ mod docs;
 mod downloads;
 mod extension;
 mod feeds;
+mod finance;
 mod health;
 mod http;
 mod import;

@@ -1,0 +1,297 @@
+//! `ocreg import spend` and `ocreg import grants`: council spend files (the real Devon excerpts
+//! and messy ones of our own) and 360Giving grants (Trafford's, JSON and CSV) stored exactly,
+//! re-imports adding nothing, and each file's quality report at `/api/v1/sync/runs/{id}`.
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use register::{
+    schema::{grants, spend_transactions},
+    testing::TestDb,
+};
+use serde_json::Value;
+
+use crate::support::{TestApp, ocreg};
+
+fn import(db: &TestDb, file: &Path, publisher: &str) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    ocreg(dir.path())
+        .args(["--database", &db.url_string(), "import", "spend"])
+        .arg(file)
+        .args(["--publisher", publisher])
+        .output()
+        .unwrap()
+}
+
+fn import_grants(db: &TestDb, file: &Path) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    ocreg(dir.path())
+        .args(["--database", &db.url_string(), "import", "grants"])
+        .arg(file)
+        .output()
+        .unwrap()
+}
+
+fn sample(name: &str) -> std::path::PathBuf {
+    Path::new("fixtures/samples")
+        .join(name)
+        .canonicalize()
+        .unwrap()
+}
+
+type Line = (i64, NaiveDate, i64, Option<String>, bool);
+
+fn lines(db: &TestDb) -> Vec<Line> {
+    let mut conn = db.url.connect().unwrap();
+    spend_transactions::table
+        .select((
+            spend_transactions::line,
+            spend_transactions::payment_date,
+            spend_transactions::amount_pence,
+            spend_transactions::supplier_name,
+            spend_transactions::supplier_redacted,
+        ))
+        .order((spend_transactions::source_file, spend_transactions::line))
+        .load(&mut conn)
+        .unwrap()
+}
+
+fn date(text: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+}
+
+#[test]
+fn devon_spend_files_import_exactly_and_again_add_nothing() {
+    let db = TestDb::new();
+    let files = [
+        "devon_spend_over_500_2026-03_excerpt.csv",
+        "devon_spend_over_500_2019-05_excerpt.csv",
+        "devon_spend_over_500_2011-12_excerpt_cp1252.csv",
+    ];
+    for file in files {
+        let output = import(&db, &sample(file), "GB-LAE-DEV");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{file}: {stderr}");
+    }
+    let stored = lines(&db);
+    assert_eq!(stored.len(), 11 + 9 + 6, "{stored:?}");
+
+    // 2026-03: UTF-8 with BOM, padded amounts with thousands separators, a total row skipped.
+    let march: Vec<&Line> = stored
+        .iter()
+        .filter(|l| l.1.format("%Y-%m").to_string() == "2026-03")
+        .collect();
+    assert_eq!(march.len(), 11);
+    assert_eq!(march.iter().map(|l| l.2).sum::<i64>(), 19_375_399);
+    assert!(stored.contains(&(
+        2,
+        date("2026-03-02"),
+        51_989,
+        Some("TRIP COMMUNITY TRANSPORT ASSOCIATION".into()),
+        false
+    )));
+    assert!(
+        stored.iter().any(|l| l.2 == 639_000),
+        "\" 6,390.00 \" is 639000 pence"
+    );
+    // 2019-05: ISO dates, credit notes, redacted suppliers stored without a name.
+    assert!(stored.iter().any(|l| l.2 == -57_171));
+    assert!(stored.iter().any(|l| l.2 == -50_994));
+    let redacted: Vec<&Line> = stored.iter().filter(|l| l.4).collect();
+    assert!(!redacted.is_empty());
+    assert!(
+        redacted.iter().all(|l| l.3.is_none()),
+        "no redacted name is stored"
+    );
+    assert!(
+        stored.iter().all(|l| l
+            .3
+            .as_deref()
+            .is_none_or(|n| !n.to_uppercase().contains("REDACTED"))),
+        "redaction notes are not names"
+    );
+    // 2011-12: Windows-1252, an exponent residue that is zero.
+    assert!(stored.iter().any(|l| l.1 < date("2012-01-01") && l.2 == 0));
+
+    for file in files {
+        let output = import(&db, &sample(file), "gb-lae-dev");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{stderr}");
+        assert!(stderr.contains(" 0 imported"), "{stderr}");
+    }
+    assert_eq!(lines(&db), stored, "importing again adds nothing");
+}
+
+#[tokio::test]
+async fn a_messy_file_reports_its_rejects_by_line_and_stores_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("spend-2026-04.csv");
+    std::fs::write(
+        &file,
+        "Spend over £500, April 2026\n\
+         Payment Date,Beneficiary,Net Amount £,Service area,Narrative\n\
+         01/04/2026,Acme Foster Care Ltd,\"1,234.50\",Children's Services,\"placement,\nweek 1\"\n\
+         31/04/2026,Acme Foster Care Ltd,100.00,Children's Services,bad date\n\
+         02/04/2026,REDACTED,(250.00),Children's Services,refund\n\
+         ,,,,\n\
+         03/04/2026,Family Hub CIC,abc,Early Help,bad amount\n\
+         Total,,\"1,084.50\",,\n",
+    )
+    .unwrap();
+    let db = TestDb::new();
+    let output = import(&db, &file, "GB-LAE-XYZ");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "rows were rejected: {stderr}"
+    );
+    assert!(stderr.contains("line 5"), "{stderr}");
+    assert!(stderr.contains("line 8"), "{stderr}");
+    let stored = lines(&db);
+    assert_eq!(
+        stored,
+        vec![
+            (
+                3,
+                date("2026-04-01"),
+                123_450,
+                Some("Acme Foster Care Ltd".into()),
+                false
+            ),
+            (6, date("2026-04-02"), -25_000, None, true),
+        ]
+    );
+    let run_id: i64 = stderr
+        .split("GET /api/v1/sync/runs/")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .and_then(|id| id.parse().ok())
+        .expect("the run id is printed");
+
+    let pool = db.pool();
+    let backend = db.url.backend();
+    let app = TestApp::spawn_with_pool(pool, backend, Some(db));
+    let run: Value = app
+        .get(&format!("/api/v1/sync/runs/{run_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let rows = &run["summary"]["rows"];
+    assert_eq!(run["source"], "import:spend:GB-LAE-XYZ");
+    assert_eq!(run["status"], "succeeded");
+    assert_eq!(rows["imported"], 2);
+    assert_eq!(rows["rejected"], 2);
+    assert_eq!(rows["skipped"], 2, "{rows}");
+    let rejected: Vec<u64> = rows["rejects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(rejected, [5, 8]);
+}
+
+#[test]
+fn a_file_that_is_not_spend_data_stores_nothing_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("minutes.csv");
+    std::fs::write(&file, "Meeting,Attendees\nBudget,12\n").unwrap();
+    let db = TestDb::new();
+    let output = import(&db, &file, "GB-LAE-XYZ");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("minutes.csv"), "{stderr}");
+    assert!(lines(&db).is_empty());
+    let output = import(&db, &file, "not an org id");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not an org-id"), "{stderr}");
+}
+
+type GrantLine = (String, i64, NaiveDate, String, Option<String>, bool);
+
+fn stored_grants(db: &TestDb) -> Vec<GrantLine> {
+    let mut conn = db.url.connect().unwrap();
+    grants::table
+        .select((
+            grants::grant_id,
+            grants::amount_awarded_pence,
+            grants::award_date,
+            grants::recipient_org_id,
+            grants::recipient_name,
+            grants::recipient_is_individual,
+        ))
+        .order(grants::grant_id)
+        .load(&mut conn)
+        .unwrap()
+}
+
+#[test]
+fn grants_import_from_csv_and_json_once_and_changes_replace() {
+    let db = TestDb::new();
+    let output = import_grants(&db, &sample("trafford_360giving_grants_excerpt.csv"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("15 row(s) read, 15 imported"), "{stderr}");
+    let stored = stored_grants(&db);
+    assert_eq!(stored.len(), 15);
+    assert!(stored.contains(&(
+        "360G-traffordmbc-VSG1343".into(),
+        302_863,
+        date("2013-01-18"),
+        "360G-trafford-be_active".into(),
+        Some("Be Active".into()),
+        false
+    )));
+
+    // The JSON form of three of the same grants adds nothing.
+    let output = import_grants(&db, &sample("trafford_360giving_grants_excerpt.json"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("3 row(s) read, 0 imported, 3 already stored"),
+        "{stderr}"
+    );
+    assert_eq!(stored_grants(&db), stored);
+
+    // A re-published file with one corrected amount, one broken grant and one to a person.
+    let text = std::fs::read_to_string(sample("trafford_360giving_grants_excerpt.json")).unwrap();
+    let mut package: Value = serde_json::from_str(&text).unwrap();
+    let grants = package["grants"].as_array_mut().unwrap();
+    let corrected = grants[0]["id"].as_str().unwrap().to_owned();
+    grants[0]["amountAwarded"] = serde_json::json!(1000);
+    grants[1].as_object_mut().unwrap().remove("awardDate");
+    grants[2]
+        .as_object_mut()
+        .unwrap()
+        .remove("recipientOrganization");
+    grants[2]["id"] = "360G-traffordmbc-PERSON1".into();
+    grants[2]["recipientIndividual"] =
+        serde_json::json!({"id": "360G-traffordmbc-IND-0001", "name": "Jane Example"});
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("republished.json");
+    std::fs::write(&file, package.to_string()).unwrap();
+    let output = import_grants(&db, &file);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("/grants/1/awardDate"), "{stderr}");
+    let after = stored_grants(&db);
+    assert_eq!(after.len(), 16, "one new grant, one replaced, one rejected");
+    let replaced = after.iter().find(|g| g.0 == corrected).unwrap();
+    assert_eq!(replaced.1, 100_000);
+    let person = after
+        .iter()
+        .find(|g| g.0 == "360G-traffordmbc-PERSON1")
+        .unwrap();
+    assert_eq!(
+        (person.3.as_str(), person.4.clone(), person.5),
+        ("360G-traffordmbc-IND-0001", None, true)
+    );
+    let mut conn = db.url.connect().unwrap();
+    let bodies: Vec<String> = grants::table.select(grants::body).load(&mut conn).unwrap();
+    assert!(
+        bodies.iter().all(|b| !b.contains("Jane Example")),
+        "no person is named"
+    );
+}
