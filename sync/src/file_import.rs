@@ -141,6 +141,8 @@ fn run_file(
         i64,
     ) -> Result<Result<RowReport, diesel::result::Error>, String>,
 ) -> Result<(i64, RowReport), FileImportError> {
+    // A file is one transaction: a warm page cache keeps the unique index in memory.
+    sync_store::tune_connection(conn)?;
     let source_id = sync_store::ensure_source(conn, source, kind, config)?;
     let run_id = sync_store::start_run(conn, source_id, &holder())?;
     let outcome = conn.transaction(|conn| {
