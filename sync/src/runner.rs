@@ -673,3 +673,135 @@ fn split_page(parsed: ParsedPage, filters: &Filters) -> (Vec<PageRelease>, Vec<Q
     }
     (releases, quarantined)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(extra: serde_json::Value) -> SourceSettings {
+        let mut base = serde_json::json!({"kind": "find_a_tender"});
+        if let (Some(base), Some(extra)) = (base.as_object_mut(), extra.as_object()) {
+            base.extend(extra.clone());
+        }
+        serde_json::from_value(base).unwrap()
+    }
+
+    fn error(extra: serde_json::Value) -> String {
+        match Source::new("fts", &settings(extra)) {
+            Ok(_) => panic!("accepted"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn settings_are_checked_with_messages_that_name_the_source_and_value() {
+        let e = error(serde_json::json!({"schedule": "*/15 * * * *"}));
+        assert!(
+            e.starts_with("source `fts`: schedule `*/15 * * * *`"),
+            "{e}"
+        );
+        assert!(e.contains("seconds first"), "{e}");
+        let e = error(serde_json::json!({"start": "last tuesday"}));
+        assert!(e.contains("start `last tuesday`"), "{e}");
+        let e = error(serde_json::json!({"window_hours": 0.0}));
+        assert!(e.contains("window_hours must be above 0"), "{e}");
+        let e = error(serde_json::json!({"base_url": "ftp://example"}));
+        assert!(e.contains("must start with http"), "{e}");
+    }
+
+    #[test]
+    fn defaults_follow_the_kind_and_start_reads_dates_and_times() {
+        let source = Source::new("fts", &settings(serde_json::json!({}))).unwrap();
+        assert!(source.schedule.is_none());
+        assert_eq!(source.window, chrono::Duration::hours(6));
+        assert_eq!(source.overlap, chrono::Duration::hours(1));
+        assert_eq!(source.page_size, 100);
+        let dated =
+            Source::new("fts", &settings(serde_json::json!({"start": "2026-01-02"}))).unwrap();
+        assert_eq!(
+            dated.start.unwrap().to_rfc3339(),
+            "2026-01-02T00:00:00+00:00"
+        );
+        let timed = Source::new(
+            "fts",
+            &settings(serde_json::json!({"start": "2026-01-02T10:00:00+01:00", "schedule": "0 */15 * * * *"})),
+        )
+        .unwrap();
+        assert_eq!(
+            timed.start.unwrap().to_rfc3339(),
+            "2026-01-02T09:00:00+00:00"
+        );
+        assert!(timed.schedule.is_some());
+    }
+
+    #[test]
+    fn an_unknown_source_name_lists_the_configured_ones() {
+        let mut config = Settings::default();
+        config
+            .sources
+            .insert("fts".into(), settings(serde_json::json!({})));
+        let e = sources(&config, &["cf".into()]).err().unwrap().to_string();
+        assert_eq!(e, "no source is called `cf`; configured sources: fts");
+        assert_eq!(sources(&config, &[]).unwrap().len(), 1);
+    }
+
+    fn page(dates: &[&str], next: Option<&str>) -> ParsedPage {
+        ParsedPage {
+            releases: dates
+                .iter()
+                .enumerate()
+                .map(|(position, date)| crate::page::PageRelease {
+                    position,
+                    value: serde_json::json!({"date": date}),
+                    repaired: vec![],
+                })
+                .collect(),
+            next: next.map(str::to_owned),
+            quarantined: vec![],
+            repairs: vec![],
+        }
+    }
+
+    #[test]
+    fn the_walk_follows_next_links_and_continues_after_a_full_page_without_one() {
+        let at = |t: &str| DateTime::parse_from_rfc3339(t).unwrap().with_timezone(&Utc);
+        let window = WindowProgress {
+            from: at("2026-08-01T00:00:00Z"),
+            to: at("2026-08-02T00:00:00Z"),
+            next: None,
+            pages: 0,
+            upto: None,
+        };
+        let dates = ["2026-08-01T20:00:00Z", "2026-08-01T12:00:00+01:00"];
+        let linked = next_step(
+            &window,
+            &page(&dates, Some("http://x/p2")),
+            "http://x/p1",
+            2,
+        )
+        .unwrap();
+        assert_eq!(
+            (linked.next.as_deref(), linked.pages),
+            (Some("http://x/p2"), 1)
+        );
+        // A link back to the same page would loop: the window ends.
+        assert!(
+            next_step(
+                &window,
+                &page(&dates[..1], Some("http://x/p1")),
+                "http://x/p1",
+                2
+            )
+            .is_none()
+        );
+        // Full page, no link: the rest of the window, up to the oldest release seen.
+        let rest = next_step(&window, &page(&dates, None), "http://x/p1", 2).unwrap();
+        assert_eq!(
+            (rest.next, rest.upto),
+            (None, Some(at("2026-08-01T11:00:00Z")))
+        );
+        assert_eq!(rest.to, window.to, "the window's end is unchanged");
+        // A page that is not full, without a link: the window is done.
+        assert!(next_step(&window, &page(&dates, None), "http://x/p1", 3).is_none());
+    }
+}
