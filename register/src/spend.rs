@@ -98,3 +98,105 @@ pub fn store_lines(
     }
     Ok(stored)
 }
+
+/// Which spend lines to list.
+#[derive(Debug, Clone, Default)]
+pub struct SpendFilters {
+    /// The paying body (the publisher's org-id).
+    pub buyer: Option<String>,
+    /// Part of the supplier's name, case-insensitive (redacted lines have none).
+    pub supplier: Option<String>,
+    pub date_from: Option<NaiveDate>,
+    pub date_to: Option<NaiveDate>,
+    pub min_pence: Option<i64>,
+    pub max_pence: Option<i64>,
+}
+
+/// A stored spend line as the API lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct SpendTransaction {
+    pub id: i64,
+    pub publisher_org_id: String,
+    pub payment_date: NaiveDate,
+    pub amount_pence: i64,
+    pub supplier_name: Option<String>,
+    pub supplier_redacted: bool,
+    pub transaction_number: Option<String>,
+    pub body_name: Option<String>,
+    pub expense_area: Option<String>,
+    pub expense_type: Option<String>,
+    pub description: Option<String>,
+    pub source_file: String,
+    pub line: i64,
+}
+
+/// A page of spend lines in id order after `after`, and the cursor of the next page.
+pub fn page(
+    conn: &mut DbConnection,
+    filters: &SpendFilters,
+    limit: u32,
+    after: Option<i64>,
+) -> QueryResult<(Vec<SpendTransaction>, Option<i64>)> {
+    use crate::views::{MAX_LIMIT, escape_like, lower};
+    let limit = limit.clamp(1, MAX_LIMIT);
+    let mut query = spend_transactions::table
+        .into_boxed::<crate::db::MultiBackend>()
+        .order(spend_transactions::id.asc());
+    if let Some(buyer) = &filters.buyer {
+        let buyer = crate::org_ids::normalise_org_id(buyer).unwrap_or_else(|| buyer.clone());
+        query = query.filter(spend_transactions::publisher_org_id.eq(buyer));
+    }
+    if let Some(supplier) = filters
+        .supplier
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let pattern = format!("%{}%", escape_like(&supplier.to_lowercase()));
+        query = query.filter(
+            lower(spend_transactions::supplier_name)
+                .like(pattern)
+                .escape('\\'),
+        );
+    }
+    if let Some(from) = filters.date_from {
+        query = query.filter(spend_transactions::payment_date.ge(from));
+    }
+    if let Some(to) = filters.date_to {
+        query = query.filter(spend_transactions::payment_date.le(to));
+    }
+    if let Some(min) = filters.min_pence {
+        query = query.filter(spend_transactions::amount_pence.ge(min));
+    }
+    if let Some(max) = filters.max_pence {
+        query = query.filter(spend_transactions::amount_pence.le(max));
+    }
+    if let Some(after) = after {
+        query = query.filter(spend_transactions::id.gt(after));
+    }
+    let mut rows: Vec<SpendTransaction> = query
+        .select((
+            spend_transactions::id,
+            spend_transactions::publisher_org_id,
+            spend_transactions::payment_date,
+            spend_transactions::amount_pence,
+            spend_transactions::supplier_name,
+            spend_transactions::supplier_redacted,
+            spend_transactions::transaction_number,
+            spend_transactions::body_name,
+            spend_transactions::expense_area,
+            spend_transactions::expense_type,
+            spend_transactions::description,
+            spend_transactions::source_file,
+            spend_transactions::line,
+        ))
+        .limit(i64::from(limit) + 1)
+        .load(conn)?;
+    let next = if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    Ok((rows, next))
+}

@@ -295,3 +295,92 @@ fn grants_import_from_csv_and_json_once_and_changes_replace() {
         "no person is named"
     );
 }
+
+#[tokio::test]
+async fn spend_is_listed_filtered_paged_and_as_csv() {
+    let db = TestDb::new();
+    let output = import(
+        &db,
+        &sample("devon_spend_over_500_2026-03_excerpt.csv"),
+        "GB-LAE-DEV",
+    );
+    assert!(output.status.success());
+    let expected = lines(&db);
+    let pool = db.pool();
+    let backend = db.url.backend();
+    let app = TestApp::spawn_with_pool(pool, backend, Some(db));
+    let get = |path: String| {
+        let app = &app;
+        async move {
+            let response = app.get(&path).await;
+            assert_eq!(response.status(), 200, "{path}");
+            response.json::<Value>().await.unwrap()
+        }
+    };
+
+    let all = get("/api/v1/spend?buyer=gb-lae-dev&limit=1000".into()).await;
+    let data = all["data"].as_array().unwrap();
+    assert_eq!(data.len(), expected.len());
+    assert!(all["links"]["next"].is_null());
+    let pence = |row: &Value| (row["amount"].as_f64().unwrap() * 100.0).round() as i64;
+    let total: i64 = data.iter().map(pence).sum();
+    assert_eq!(total, expected.iter().map(|l| l.2).sum::<i64>());
+
+    let found = get("/api/v1/spend?supplier=intervention".into()).await;
+    let found = found["data"].as_array().unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["supplier"], "SOUTHWEST INTERVENTION SERVICES");
+    assert_eq!(pence(&found[0]), 639_000);
+    assert!(found[0]["source"]["line"].as_i64().unwrap() > 1);
+
+    let large = get("/api/v1/spend?min_amount=1000&max_amount=7000".into()).await;
+    let large = large["data"].as_array().unwrap();
+    let want = expected
+        .iter()
+        .filter(|l| (100_000..=700_000).contains(&l.2))
+        .count();
+    assert_eq!(large.len(), want);
+    assert!(want > 0 && want < expected.len());
+
+    // Pages of 4 visit every row once.
+    let mut seen = Vec::new();
+    let mut next = Some(format!("{}/api/v1/spend?limit=4", app.address));
+    while let Some(url) = next {
+        let page: Value = app
+            .client
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        seen.extend(
+            page["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].as_i64().unwrap()),
+        );
+        next = page["links"]["next"].as_str().map(str::to_owned);
+    }
+    let mut unique = seen.clone();
+    unique.dedup();
+    assert_eq!((seen.len(), unique.len()), (expected.len(), expected.len()));
+
+    let csv = app.get("/api/v1/spend?format=csv").await;
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = csv.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(reader.records().count(), expected.len());
+
+    for bad in [
+        "min_amount=abc",
+        "date_from=03/2026",
+        "limit=0",
+        "colour=red",
+    ] {
+        let response = app.get(&format!("/api/v1/spend?{bad}")).await;
+        assert_eq!(response.status(), 400, "{bad}");
+    }
+}

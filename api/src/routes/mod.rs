@@ -8,6 +8,7 @@ pub mod health;
 pub mod organisations;
 pub mod records;
 pub mod releases;
+pub mod spend;
 pub mod sync;
 pub mod views;
 
@@ -44,6 +45,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(commissioning::overlaps)
                 .service(organisations::list)
                 .service(organisations::get)
+                .service(spend::list)
                 .service(sync::sources)
                 .service(sync::runs)
                 .service(sync::run),

@@ -1,0 +1,255 @@
+//! Council spend: `GET /api/v1/spend`, the payment lines imported with `ocreg import spend`,
+//! filtered and paged, as JSON or CSV. A redacted supplier, or one that is a person, has no
+//! name here because none was stored.
+
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use chrono::NaiveDate;
+use register::spend::{SpendFilters, SpendTransaction};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::{
+    error::{ApiError, Problem},
+    routes::views::{Links, limit_param, next_url, row_cursor, wants_csv},
+    startup::AppState,
+};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SpendQuery {
+    /// The paying body's org-id (the file's publisher), e.g. `GB-LAE-DEV`.
+    pub buyer: Option<String>,
+    /// Part of the supplier's name, case-insensitive.
+    pub supplier: Option<String>,
+    /// Paid on or after this date (`2026-04-01`).
+    pub date_from: Option<String>,
+    /// Paid on or before this date.
+    pub date_to: Option<String>,
+    /// At least this amount in pounds (`500`, `-100.50` for credits).
+    pub min_amount: Option<String>,
+    /// At most this amount in pounds.
+    pub max_amount: Option<String>,
+    /// Rows per page, 1 to 1000 (default 100).
+    pub limit: Option<String>,
+    /// The `links.next` cursor of the previous page.
+    pub cursor: Option<String>,
+    /// `csv` for comma-separated values (also chosen by `Accept: text/csv`).
+    pub format: Option<String>,
+}
+
+/// One payment line.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": 17, "buyer": "GB-LAE-DEV", "date": "2026-03-02", "amount": 6390.0,
+    "currency": "GBP", "supplier": "SOUTHWEST INTERVENTION SERVICES", "supplier_redacted": false,
+    "transaction_number": "22076262", "body_name": "Devon County Council",
+    "expense_area": "Children's Social Care", "expense_type": "Community based care",
+    "description": null, "source": {"file": "DCCSpendingOver500_202603.csv", "line": 5}
+}))]
+pub struct SpendItem {
+    pub id: i64,
+    pub buyer: String,
+    pub date: NaiveDate,
+    /// Pounds, exact to the penny; negative for credit notes and refunds.
+    #[schema(value_type = f64)]
+    pub amount: serde_json::Number,
+    pub currency: &'static str,
+    /// Absent when the published name was redacted or names a person.
+    pub supplier: Option<String>,
+    pub supplier_redacted: bool,
+    pub transaction_number: Option<String>,
+    pub body_name: Option<String>,
+    pub expense_area: Option<String>,
+    pub expense_type: Option<String>,
+    pub description: Option<String>,
+    #[schema(value_type = Object)]
+    pub source: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SpendPage {
+    pub data: Vec<SpendItem>,
+    pub links: Links,
+}
+
+const CSV_HEADER: [&str; 12] = [
+    "id",
+    "buyer",
+    "date",
+    "amount",
+    "currency",
+    "supplier",
+    "supplier_redacted",
+    "transaction_number",
+    "body_name",
+    "expense_area",
+    "expense_type",
+    "description",
+];
+
+/// Pounds as exact decimal text: 123450 pence is `1234.50`.
+fn pounds(pence: i64) -> String {
+    let sign = if pence < 0 { "-" } else { "" };
+    let abs = pence.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+/// Pence from a pounds parameter (`500`, `12.5`, `-3.20`).
+fn pence_param(name: &str, text: Option<&str>) -> Result<Option<i64>, ApiError> {
+    let Some(text) = text.map(str::trim) else {
+        return Ok(None);
+    };
+    let bad = || {
+        ApiError::BadRequest(format!(
+            "{name}: '{text}' is not an amount in pounds such as 500 or 12.50"
+        ))
+    };
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    if whole.is_empty()
+        || fraction.len() > 2
+        || !whole
+            .bytes()
+            .chain(fraction.bytes())
+            .all(|b| b.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let whole: i64 = whole.parse().map_err(|_| bad())?;
+    let fraction: i64 = format!("{fraction:0<2}").parse().map_err(|_| bad())?;
+    let pence = whole
+        .checked_mul(100)
+        .and_then(|p| p.checked_add(fraction))
+        .ok_or_else(bad)?;
+    Ok(Some(if negative { -pence } else { pence }))
+}
+
+fn date_param(name: &str, text: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
+    text.map(|t| {
+        NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d").map_err(|_| {
+            ApiError::BadRequest(format!("{name}: '{t}' is not a date such as 2026-04-01"))
+        })
+    })
+    .transpose()
+}
+
+fn item(row: SpendTransaction) -> SpendItem {
+    SpendItem {
+        id: row.id,
+        buyer: row.publisher_org_id,
+        date: row.payment_date,
+        amount: pounds(row.amount_pence)
+            .parse()
+            .unwrap_or_else(|_| serde_json::Number::from(0)),
+        currency: "GBP",
+        supplier: row.supplier_name,
+        supplier_redacted: row.supplier_redacted,
+        transaction_number: row.transaction_number,
+        body_name: row.body_name,
+        expense_area: row.expense_area,
+        expense_type: row.expense_type,
+        description: row.description,
+        source: serde_json::json!({"file": row.source_file, "line": row.line}),
+    }
+}
+
+/// Council spend (payments over £500 published under the Local Government Transparency
+/// Code), filtered by buyer, supplier, date and amount; JSON or CSV.
+#[utoipa::path(
+    tag = "register",
+    params(SpendQuery),
+    responses(
+        (status = 200, description = "A page of payment lines; `links.next` is the next page. As CSV (`format=csv` or `Accept: text/csv`) the same rows, with the next page in the `Link` header", content(
+            (SpendPage = "application/json"),
+            (String = "text/csv")
+        )),
+        (status = 400, description = "A parameter is not valid", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/spend")]
+pub async fn list(
+    req: HttpRequest,
+    query: web::Query<SpendQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let csv = wants_csv(query.format.as_deref(), &req)?;
+    let limit = limit_param(query.limit.as_deref())?;
+    let after = row_cursor(query.cursor.as_deref())?;
+    let filters = SpendFilters {
+        buyer: query.buyer.clone(),
+        supplier: query.supplier.clone(),
+        date_from: date_param("date_from", query.date_from.as_deref())?,
+        date_to: date_param("date_to", query.date_to.as_deref())?,
+        min_pence: pence_param("min_amount", query.min_amount.as_deref())?,
+        max_pence: pence_param("max_amount", query.max_amount.as_deref())?,
+    };
+    let pool = state.pool.clone();
+    let (rows, next) = state
+        .blocking(move || -> Result<_, ApiError> {
+            let mut conn = pool.get()?;
+            register::spend::page(&mut conn, &filters, limit, after)
+                .map_err(|e| ApiError::Internal(e.to_string()))
+        })
+        .await??;
+    let next = next.map(|n| next_url(&req, &state.publisher.base_url(&req), &n.to_string()));
+    let data: Vec<SpendItem> = rows.into_iter().map(item).collect();
+    if !csv {
+        return Ok(HttpResponse::Ok().json(SpendPage {
+            data,
+            links: Links { next },
+        }));
+    }
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let internal = |e: csv::Error| ApiError::Internal(e.to_string());
+    w.write_record(CSV_HEADER).map_err(internal)?;
+    for i in &data {
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        w.write_record([
+            i.id.to_string(),
+            i.buyer.clone(),
+            i.date.to_string(),
+            i.amount.to_string(),
+            i.currency.to_owned(),
+            text(&i.supplier),
+            i.supplier_redacted.to_string(),
+            text(&i.transaction_number),
+            text(&i.body_name),
+            text(&i.expense_area),
+            text(&i.expense_type),
+            text(&i.description),
+        ])
+        .map_err(internal)?;
+    }
+    let body = w
+        .into_inner()
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut response = HttpResponse::Ok();
+    response.content_type("text/csv; charset=utf-8");
+    if let Some(next) = next {
+        // The CSV has no envelope: the next page is a Link header.
+        response.insert_header(("Link", format!("<{next}>; rel=\"next\"")));
+    }
+    Ok(response.body(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pounds_and_pence_convert_exactly() {
+        assert_eq!(pounds(123_450), "1234.50");
+        assert_eq!(pounds(-5), "-0.05");
+        assert_eq!(pounds(0), "0.00");
+        assert_eq!(pence_param("x", Some("500")).unwrap(), Some(50_000));
+        assert_eq!(pence_param("x", Some("12.5")).unwrap(), Some(1_250));
+        assert_eq!(pence_param("x", Some("-3.20")).unwrap(), Some(-320));
+        assert!(pence_param("x", Some("1,000")).is_err());
+        assert!(pence_param("x", Some("1.234")).is_err());
+        assert!(pence_param("x", Some("")).is_err());
+    }
+}
