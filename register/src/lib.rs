@@ -13,6 +13,7 @@ pub mod org_ids;
 pub mod organisations;
 pub mod overlaps;
 pub mod privacy;
+pub mod reconcile;
 pub mod releases;
 pub mod same_process;
 pub mod schema;
