@@ -487,15 +487,13 @@ async fn overlaps_pair_the_same_need_across_agencies_and_not_unrelated_ones() {
     // Per agency: the police have no overlap; paging visits every pair once.
     let police_page = get_json(&app, &format!("/api/v1/overlaps?agency={POLICE}")).await;
     assert!(police_page["data"].as_array().unwrap().is_empty());
-    let mut seen = Vec::new();
-    let mut next = Some("/api/v1/overlaps?limit=1".to_owned());
-    while let Some(path) = next {
-        let page = get_json(&app, path.trim_start_matches(&app.url(""))).await;
-        for p in page["data"].as_array().unwrap() {
-            seen.push((p["a"]["ocid"].clone(), p["b"]["ocid"].clone()));
-        }
-        next = page["links"]["next"].as_str().map(str::to_owned);
-    }
+    let seen: Vec<(Value, Value)> = app
+        .every_page("/api/v1/overlaps?limit=1")
+        .await
+        .iter()
+        .flat_map(|page| page["data"].as_array().unwrap().clone())
+        .map(|p| (p["a"]["ocid"].clone(), p["b"]["ocid"].clone()))
+        .collect();
     assert_eq!(seen.len(), pairs.len());
     let bad = app.get("/api/v1/overlaps?min_score=2").await;
     assert_eq!(bad.status(), 400);

@@ -343,27 +343,13 @@ async fn spend_is_listed_filtered_paged_and_as_csv() {
     assert!(want > 0 && want < expected.len());
 
     // Pages of 4 visit every row once.
-    let mut seen = Vec::new();
-    let mut next = Some(format!("{}/api/v1/spend?limit=4", app.address));
-    while let Some(url) = next {
-        let page: Value = app
-            .client
-            .get(&url)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        seen.extend(
-            page["data"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| r["id"].as_i64().unwrap()),
-        );
-        next = page["links"]["next"].as_str().map(str::to_owned);
-    }
+    let seen: Vec<i64> = app
+        .every_page("/api/v1/spend?limit=4")
+        .await
+        .iter()
+        .flat_map(|page| page["data"].as_array().unwrap().clone())
+        .map(|row| row["id"].as_i64().unwrap())
+        .collect();
     let mut unique = seen.clone();
     unique.dedup();
     assert_eq!((seen.len(), unique.len()), (expected.len(), expected.len()));

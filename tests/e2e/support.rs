@@ -60,6 +60,20 @@ impl TestApp {
             .expect("the request reaches the app")
     }
 
+    /// Every page of a paged listing, following `links.next` from `path`.
+    pub async fn every_page(&self, path: &str) -> Vec<serde_json::Value> {
+        let mut pages = Vec::new();
+        let mut next = Some(self.url(path));
+        while let Some(url) = next {
+            let response = self.client.get(&url).send().await.expect("reach the app");
+            assert_eq!(response.status(), 200, "{url}");
+            let page: serde_json::Value = response.json().await.expect("a JSON page");
+            next = page["links"]["next"].as_str().map(str::to_owned);
+            pages.push(page);
+        }
+        pages
+    }
+
     /// A new token (its secret) that may publish for `orgs`, named after them.
     pub fn token(&self, orgs: &[&str]) -> String {
         let db = self.db.as_ref().expect("an app with its own database");
