@@ -91,6 +91,15 @@ pub enum Method {
 }
 
 impl Method {
+    /// The name stored with a link (as serialised).
+    pub fn code(self) -> &'static str {
+        match self {
+            Method::SupplierId => "supplier_id",
+            Method::SupplierName => "supplier_name",
+            Method::TradingName => "trading_name",
+        }
+    }
+
     fn base_points(self) -> i32 {
         match self {
             Method::SupplierId => 95,

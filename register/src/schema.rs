@@ -179,6 +179,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    spend_links (spend_id) {
+        spend_id -> BigInt,
+        ocid -> Text,
+        contract_id -> Text,
+        method -> Text,
+        confidence -> Double,
+        linked_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     grants (id) {
         id -> BigInt,
         grant_id -> Text,
@@ -218,6 +229,7 @@ diesel::joinable!(sync_cursors -> sync_sources (source_id));
 diesel::joinable!(raw_payloads -> sync_sources (source_id));
 diesel::joinable!(raw_payloads -> sync_runs (run_id));
 diesel::joinable!(sync_quarantine -> sync_sources (source_id));
+diesel::joinable!(spend_links -> spend_transactions (spend_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -231,6 +243,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     raw_payloads,
     sync_quarantine,
     spend_transactions,
+    spend_links,
     grants,
     records_fts,
 );

@@ -200,3 +200,248 @@ pub fn page(
     };
     Ok((rows, next))
 }
+
+/// What [`relink`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinkStats {
+    pub payments: u64,
+    pub linked: u64,
+    pub contracts: u64,
+}
+
+/// Recomputes the contract links of every spend line of `publisher` (an org-id) against the
+/// register's awarded contracts whose buyer or partners include it ([`crate::reconcile`]), in
+/// one transaction: old links go, new ones come.
+pub fn relink(
+    conn: &mut DbConnection,
+    publisher: &str,
+) -> Result<LinkStats, diesel::result::Error> {
+    use crate::{
+        reconcile::{ContractIndex, PaymentFacts, Tolerance},
+        schema::{records, spend_links},
+        views::json_item_like,
+    };
+    conn.transaction(|conn| {
+        let rows: Vec<(String, Option<String>, String, String)> = records::table
+            .filter(records::stage.eq_any(["award", "contract", "implementation"]))
+            .filter(
+                records::buyer_org_id
+                    .eq(publisher)
+                    .or(records::partner_org_ids.like(json_item_like(publisher, false))),
+            )
+            .select((
+                records::ocid,
+                records::buyer_org_id,
+                records::partner_org_ids,
+                records::compiled_release,
+            ))
+            .load(conn)?;
+        let mut contracts = Vec::new();
+        for (ocid, buyer, partners, compiled) in rows {
+            let Ok(compiled) = serde_json::from_str::<serde_json::Value>(&compiled) else {
+                continue;
+            };
+            let mut buyers: Vec<String> = serde_json::from_str(&partners).unwrap_or_default();
+            buyers.extend(buyer);
+            contracts.extend(contract_facts(&ocid, &compiled, &buyers));
+        }
+        let index = ContractIndex::new(&contracts);
+        let payments: Vec<(i64, NaiveDate, i64, Option<String>)> = spend_transactions::table
+            .filter(spend_transactions::publisher_org_id.eq(publisher))
+            .select((
+                spend_transactions::id,
+                spend_transactions::payment_date,
+                spend_transactions::amount_pence,
+                spend_transactions::supplier_name,
+            ))
+            .load(conn)?;
+        diesel::delete(
+            spend_links::table.filter(
+                spend_links::spend_id.eq_any(
+                    spend_transactions::table
+                        .filter(spend_transactions::publisher_org_id.eq(publisher))
+                        .select(spend_transactions::id),
+                ),
+            ),
+        )
+        .execute(conn)?;
+        let tolerance = Tolerance::default();
+        let linked_at = now();
+        let mut stats = LinkStats {
+            payments: payments.len() as u64,
+            contracts: contracts.len() as u64,
+            ..LinkStats::default()
+        };
+        let links: Vec<_> = payments
+            .into_iter()
+            .filter_map(|(id, date, amount_pence, supplier_name)| {
+                index.link(
+                    &PaymentFacts {
+                        id,
+                        publisher_org_id: publisher.to_owned(),
+                        supplier_org_id: None,
+                        supplier_name,
+                        date,
+                        amount_pence,
+                    },
+                    &tolerance,
+                )
+            })
+            .collect();
+        stats.linked = links.len() as u64;
+        for chunk in links.chunks(CHUNK) {
+            let values: Vec<_> = chunk
+                .iter()
+                .map(|l| {
+                    (
+                        spend_links::spend_id.eq(l.payment_id),
+                        spend_links::ocid.eq(&l.ocid),
+                        spend_links::contract_id.eq(&l.contract_id),
+                        spend_links::method.eq(l.method.code()),
+                        spend_links::confidence.eq(l.confidence),
+                        spend_links::linked_at.eq(linked_at),
+                    )
+                })
+                .collect();
+            let query = diesel::insert_into(spend_links::table).values(values);
+            match conn {
+                DbConnection::Postgresql(c) => query.execute(c)?,
+                DbConnection::Sqlite(c) => query.execute(c)?,
+            };
+        }
+        Ok(stats)
+    })
+}
+
+/// The contracts of a compiled release as the matcher sees them: each `contracts[]` entry with
+/// the suppliers of its award, or, before a contract is signed, each award.
+fn contract_facts(
+    ocid: &str,
+    compiled: &serde_json::Value,
+    buyers: &[String],
+) -> Vec<crate::reconcile::ContractFacts> {
+    use serde_json::Value;
+    let list = |key: &str| {
+        compiled
+            .get(key)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let (awards, signed) = (list("awards"), list("contracts"));
+    let date = |v: &Value, pointer: &str| {
+        v.pointer(pointer)
+            .and_then(Value::as_str)
+            .and_then(|t| NaiveDate::parse_from_str(t.get(..10)?, "%Y-%m-%d").ok())
+    };
+    let pence = |v: &Value, pointer: &str| {
+        let value = v.pointer(pointer)?;
+        let currency = value
+            .get("currency")
+            .and_then(Value::as_str)
+            .unwrap_or("GBP");
+        let amount = value.get("amount").and_then(Value::as_f64)?;
+        (currency == "GBP").then(|| (amount * 100.0).round() as i64)
+    };
+    let suppliers = |award: Option<&Value>| {
+        let mut ids = Vec::new();
+        let mut names = Vec::new();
+        let from: Vec<&Value> = match award {
+            Some(award) => vec![award],
+            None => awards.iter().collect(),
+        };
+        for supplier in from
+            .iter()
+            .filter_map(|a| a.get("suppliers").and_then(Value::as_array))
+            .flatten()
+        {
+            if let Some(id) = supplier.get("id").and_then(Value::as_str) {
+                ids.push(id.to_owned());
+            }
+            if let Some(name) = supplier.get("name").and_then(Value::as_str) {
+                names.push(name.to_owned());
+            }
+        }
+        (ids, names)
+    };
+    let facts = |contract_id: &str,
+                 entry: &Value,
+                 award: Option<&Value>,
+                 period: &str,
+                 value: Option<i64>| {
+        let (supplier_org_ids, supplier_names) = suppliers(award);
+        crate::reconcile::ContractFacts {
+            ocid: ocid.to_owned(),
+            contract_id: contract_id.to_owned(),
+            buyer_org_ids: buyers.to_vec(),
+            supplier_org_ids,
+            supplier_names,
+            start: date(entry, &format!("{period}/startDate")),
+            end: date(entry, &format!("{period}/endDate")),
+            value_pence: value,
+        }
+    };
+    let text = |v: &Value, key: &str| {
+        v.get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    if signed.is_empty() {
+        return awards
+            .iter()
+            .map(|a| {
+                facts(
+                    &text(a, "id"),
+                    a,
+                    Some(a),
+                    "/contractPeriod",
+                    pence(a, "/value"),
+                )
+            })
+            .collect();
+    }
+    signed
+        .iter()
+        .map(|c| {
+            let award_id = text(c, "awardID");
+            let award = awards.iter().find(|a| text(a, "id") == award_id);
+            facts(&text(c, "id"), c, award, "/period", pence(c, "/value"))
+        })
+        .collect()
+}
+
+/// A contract's payments (linked spend lines), oldest first, each with how it was linked.
+pub fn contract_payments(
+    conn: &mut DbConnection,
+    ocid: &str,
+) -> QueryResult<Vec<(SpendTransaction, String, f64)>> {
+    use crate::schema::spend_links;
+    spend_transactions::table
+        .inner_join(spend_links::table)
+        .filter(spend_links::ocid.eq(ocid))
+        .order((
+            spend_transactions::payment_date.asc(),
+            spend_transactions::id.asc(),
+        ))
+        .select((
+            (
+                spend_transactions::id,
+                spend_transactions::publisher_org_id,
+                spend_transactions::payment_date,
+                spend_transactions::amount_pence,
+                spend_transactions::supplier_name,
+                spend_transactions::supplier_redacted,
+                spend_transactions::transaction_number,
+                spend_transactions::body_name,
+                spend_transactions::expense_area,
+                spend_transactions::expense_type,
+                spend_transactions::description,
+                spend_transactions::source_file,
+                spend_transactions::line,
+            ),
+            spend_links::method,
+            spend_links::confidence,
+        ))
+        .load(conn)
+}

@@ -270,6 +270,10 @@ pub struct RowReport {
     pub skipped: u64,
     /// Rows that could not be read (a bad date or amount); nothing of them is stored.
     pub rejected: u64,
+    /// Spend: the publisher's lines linked to a contract after this import (all of them,
+    /// relinked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linked: Option<u64>,
     pub skips: Vec<LineNote>,
     pub rejects: Vec<LineNote>,
 }

@@ -85,6 +85,9 @@ pub fn run_file(kind: &ImportKind, conn: &mut DbConnection) -> anyhow::Result<bo
         "{label}: {} row(s) read, {} imported, {} already stored, {} skipped, {} rejected (run {run_id}: GET /api/v1/sync/runs/{run_id})",
         report.read, report.imported, report.duplicates, report.skipped, report.rejected
     );
+    if let Some(linked) = report.linked {
+        eprintln!("  {linked} of the publisher's payments are linked to contracts in the register");
+    }
     for note in &report.skips {
         eprintln!("  skipped {}: {}", note.at, note.reason);
     }

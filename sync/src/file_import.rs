@@ -74,10 +74,12 @@ pub fn import_spend(
             ..RowReport::default()
         };
         Ok(
-            store_lines(conn, &publisher, file, Some(run_id), &lines).map(|stored| {
+            store_lines(conn, &publisher, file, Some(run_id), &lines).and_then(|stored| {
                 report.imported = stored.imported;
                 report.duplicates = stored.duplicates;
-                report
+                // New payments may belong to contracts: the publisher's links are recomputed.
+                report.linked = Some(register::spend::relink(conn, &publisher)?.linked);
+                Ok(report)
             }),
         )
     })

@@ -370,3 +370,103 @@ async fn spend_is_listed_filtered_paged_and_as_csv() {
         assert_eq!(response.status(), 400, "{bad}");
     }
 }
+
+fn contract(ocid: &str, supplier: &str, start: &str, end: &str, pounds: f64) -> Value {
+    serde_json::json!({
+        "ocid": ocid, "id": format!("{ocid}-contract"), "date": "2026-01-05T10:00:00Z",
+        "tag": ["award", "contract"], "initiationType": "tender",
+        "buyer": {"id": "GB-LAE-DEV", "name": "Devon County Council"},
+        "parties": [
+            {"id": "GB-LAE-DEV", "name": "Devon County Council", "roles": ["buyer"]},
+            {"id": "GB-COH-00000001", "name": supplier, "roles": ["supplier"]}
+        ],
+        "awards": [{
+            "id": "A1", "status": "active",
+            "suppliers": [{"id": "GB-COH-00000001", "name": supplier}],
+            "value": {"amount": pounds, "currency": "GBP"}
+        }],
+        "contracts": [{
+            "id": "C1", "awardID": "A1", "status": "active",
+            "period": {"startDate": format!("{start}T00:00:00Z"), "endDate": format!("{end}T00:00:00Z")},
+            "value": {"amount": pounds, "currency": "GBP"}
+        }]
+    })
+}
+
+#[tokio::test]
+async fn payments_are_linked_to_their_contract_and_summed_by_month() {
+    let db = TestDb::new();
+    let mut conn = db.url.connect().unwrap();
+    let linked = "ocds-ocdemo-spend-1";
+    let ended = "ocds-ocdemo-spend-2";
+    let incoming = vec![
+        // The supplier Devon paid £6,390 in March 2026, under contract all year.
+        (
+            contract(
+                linked,
+                "Southwest Intervention Services",
+                "2026-01-01",
+                "2026-12-31",
+                120_000.0,
+            ),
+            "/0".to_owned(),
+        ),
+        // A supplier Devon also paid in March 2026, but under a contract that ended in 2020.
+        (
+            contract(
+                ended,
+                "Nest Rooms Ltd",
+                "2019-01-01",
+                "2020-12-31",
+                50_000.0,
+            ),
+            "/1".to_owned(),
+        ),
+    ];
+    register::releases::store(&mut conn, &incoming, "test", None).unwrap();
+    drop(conn);
+    let output = import(
+        &db,
+        &sample("devon_spend_over_500_2026-03_excerpt.csv"),
+        "GB-LAE-DEV",
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("1 of the publisher's payments are linked"),
+        "{stderr}"
+    );
+
+    let pool = db.pool();
+    let backend = db.url.backend();
+    let app = TestApp::spawn_with_pool(pool, backend, Some(db));
+    let spend: Value = app
+        .get(&format!("/api/v1/contracts/{linked}/spend"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(spend["value"].as_f64(), Some(120_000.0));
+    assert_eq!(spend["paid"].as_f64(), Some(6_390.0));
+    assert_eq!(spend["paid_share"].as_f64(), Some(0.0533));
+    assert_eq!(spend["by_month"][0]["month"], "2026-03");
+    assert_eq!(spend["by_month"][0]["payments"], 1);
+    let payment = &spend["payments"][0];
+    assert_eq!(payment["supplier"], "SOUTHWEST INTERVENTION SERVICES");
+    assert_eq!(payment["method"], "supplier_name");
+    assert!(payment["confidence"].as_f64().unwrap() >= 0.7);
+
+    let none: Value = app
+        .get(&format!("/api/v1/contracts/{ended}/spend"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(none["paid"].as_f64(), Some(0.0));
+    assert!(
+        none["payments"].as_array().unwrap().is_empty(),
+        "outside the period"
+    );
+    let missing = app.get("/api/v1/contracts/ocds-nope/spend").await;
+    assert_eq!(missing.status(), 404);
+}

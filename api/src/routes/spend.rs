@@ -142,9 +142,7 @@ fn item(row: SpendTransaction) -> SpendItem {
         id: row.id,
         buyer: row.publisher_org_id,
         date: row.payment_date,
-        amount: pounds(row.amount_pence)
-            .parse()
-            .unwrap_or_else(|_| serde_json::Number::from(0)),
+        amount: number(row.amount_pence),
         currency: "GBP",
         supplier: row.supplier_name,
         supplier_redacted: row.supplier_redacted,
@@ -234,6 +232,145 @@ pub async fn list(
         response.insert_header(("Link", format!("<{next}>; rel=\"next\"")));
     }
     Ok(response.body(body))
+}
+
+/// A payment under a contract, with how it was linked.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LinkedPayment {
+    #[serde(flatten)]
+    pub payment: SpendItem,
+    /// `supplier_id`, `supplier_name` or `trading_name` (register::reconcile).
+    pub method: String,
+    /// 0 to 1.
+    pub confidence: f64,
+}
+
+/// What was paid in one month.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MonthPaid {
+    /// `2026-03`.
+    pub month: String,
+    #[schema(value_type = f64)]
+    pub paid: serde_json::Number,
+    pub payments: u64,
+}
+
+/// A contract's spend: paid to date against its value, by month, and the payments.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "ocid": "ocds-h6vhtk-0a0001", "value": 120000.0, "currency": "GBP", "paid": 6390.0,
+    "paid_share": 0.0533, "by_month": [{"month": "2026-03", "paid": 6390.0, "payments": 1}],
+    "payments": []
+}))]
+pub struct ContractSpend {
+    pub ocid: String,
+    /// The contract value (all contracts of the process, GBP); null when not published.
+    #[schema(value_type = Option<f64>)]
+    pub value: Option<serde_json::Number>,
+    pub currency: &'static str,
+    /// Paid to date: the sum of the linked payments (credits included).
+    #[schema(value_type = f64)]
+    pub paid: serde_json::Number,
+    /// Paid to date as a share of the value.
+    pub paid_share: Option<f64>,
+    pub by_month: Vec<MonthPaid>,
+    pub payments: Vec<LinkedPayment>,
+}
+
+fn number(pence: i64) -> serde_json::Number {
+    pounds(pence)
+        .parse()
+        .unwrap_or_else(|_| serde_json::Number::from(0))
+}
+
+/// Council payments linked to a contract (reconciliation of spend to the register): paid to
+/// date against the contract value, by month.
+#[utoipa::path(
+    tag = "register",
+    params(("ocid" = String, Path, description = "The contracting process")),
+    responses(
+        (status = 200, description = "The contract's spend", body = ContractSpend),
+        (status = 404, description = "No such process", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/contracts/{ocid}/spend")]
+pub async fn contract_spend(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let ocid = path.into_inner();
+    let pool = state.pool.clone();
+    let wanted = ocid.clone();
+    let found = state
+        .blocking(move || -> Result<_, ApiError> {
+            let mut conn = pool.get()?;
+            let internal = |e: diesel::result::Error| ApiError::Internal(e.to_string());
+            let value = register::releases::compiled_release(&mut conn, &wanted)
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            let Some(compiled) = value else {
+                return Ok(None);
+            };
+            let payments =
+                register::spend::contract_payments(&mut conn, &wanted).map_err(internal)?;
+            Ok(Some((compiled, payments)))
+        })
+        .await??;
+    let Some((compiled, payments)) = found else {
+        return Err(ApiError::NotFound(format!("no contracting process {ocid}")));
+    };
+    // The value of the process's contracts (or awards before signature), GBP only.
+    let values: Vec<i64> = ["contracts", "awards"]
+        .iter()
+        .find_map(|key| {
+            let entries = compiled.get(*key)?.as_array()?;
+            let values: Vec<i64> = entries
+                .iter()
+                .filter(|v| {
+                    v.pointer("/value/currency")
+                        .and_then(serde_json::Value::as_str)
+                        .is_none_or(|c| c == "GBP")
+                })
+                .filter_map(|v| v.pointer("/value/amount")?.as_f64())
+                .map(|a| (a * 100.0).round() as i64)
+                .collect();
+            (!values.is_empty()).then_some(values)
+        })
+        .unwrap_or_default();
+    let value = (!values.is_empty()).then(|| values.iter().sum::<i64>());
+    let paid: i64 = payments.iter().map(|(p, _, _)| p.amount_pence).sum();
+    let mut months: std::collections::BTreeMap<String, (i64, u64)> = Default::default();
+    for (p, _, _) in &payments {
+        let month = months
+            .entry(p.payment_date.format("%Y-%m").to_string())
+            .or_default();
+        month.0 += p.amount_pence;
+        month.1 += 1;
+    }
+    Ok(HttpResponse::Ok().json(ContractSpend {
+        ocid,
+        value: value.map(number),
+        currency: "GBP",
+        paid: number(paid),
+        paid_share: value
+            .filter(|v| *v > 0)
+            .map(|v| (paid as f64 / v as f64 * 10_000.0).round() / 10_000.0),
+        by_month: months
+            .into_iter()
+            .map(|(month, (paid, payments))| MonthPaid {
+                month,
+                paid: number(paid),
+                payments,
+            })
+            .collect(),
+        payments: payments
+            .into_iter()
+            .map(|(p, method, confidence)| LinkedPayment {
+                payment: item(p),
+                method,
+                confidence,
+            })
+            .collect(),
+    }))
 }
 
 #[cfg(test)]

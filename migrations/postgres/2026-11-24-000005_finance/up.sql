@@ -55,3 +55,16 @@ CREATE TABLE grants (
 );
 CREATE INDEX grants_funder ON grants (funder_org_id, award_date);
 CREATE INDEX grants_recipient ON grants (recipient_org_id, award_date);
+
+-- Which contract a spend line was paid under (register::reconcile): one link per line at most,
+-- with how the supplier was recognised and a confidence; recomputed for a publisher whenever
+-- its spend is imported.
+CREATE TABLE spend_links (
+    spend_id BIGINT PRIMARY KEY REFERENCES spend_transactions (id),
+    ocid TEXT NOT NULL,
+    contract_id TEXT NOT NULL,
+    method TEXT NOT NULL,
+    confidence DOUBLE PRECISION NOT NULL,
+    linked_at TIMESTAMP NOT NULL
+);
+CREATE INDEX spend_links_ocid ON spend_links (ocid);
