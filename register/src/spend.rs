@@ -113,7 +113,8 @@ pub struct SpendFilters {
 }
 
 /// A stored spend line as the API lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = spend_transactions)]
 pub struct SpendTransaction {
     pub id: i64,
     pub publisher_org_id: String,
@@ -175,21 +176,7 @@ pub fn page(
         query = query.filter(spend_transactions::id.gt(after));
     }
     let mut rows: Vec<SpendTransaction> = query
-        .select((
-            spend_transactions::id,
-            spend_transactions::publisher_org_id,
-            spend_transactions::payment_date,
-            spend_transactions::amount_pence,
-            spend_transactions::supplier_name,
-            spend_transactions::supplier_redacted,
-            spend_transactions::transaction_number,
-            spend_transactions::body_name,
-            spend_transactions::expense_area,
-            spend_transactions::expense_type,
-            spend_transactions::description,
-            spend_transactions::source_file,
-            spend_transactions::line,
-        ))
+        .select(SpendTransaction::as_select())
         .limit(i64::from(limit) + 1)
         .load(conn)?;
     let next = if rows.len() > limit as usize {
@@ -425,21 +412,7 @@ pub fn contract_payments(
             spend_transactions::id.asc(),
         ))
         .select((
-            (
-                spend_transactions::id,
-                spend_transactions::publisher_org_id,
-                spend_transactions::payment_date,
-                spend_transactions::amount_pence,
-                spend_transactions::supplier_name,
-                spend_transactions::supplier_redacted,
-                spend_transactions::transaction_number,
-                spend_transactions::body_name,
-                spend_transactions::expense_area,
-                spend_transactions::expense_type,
-                spend_transactions::description,
-                spend_transactions::source_file,
-                spend_transactions::line,
-            ),
+            SpendTransaction::as_select(),
             spend_links::method,
             spend_links::confidence,
         ))
