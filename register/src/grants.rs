@@ -80,6 +80,7 @@ pub fn store_grants(
             grants::body.eq(&row.body),
             grants::imported_at.eq(imported_at),
         );
+        let changed = known.as_deref() != Some(hash.as_str());
         match known {
             Some(known) if known == hash => stored.unchanged += 1,
             Some(_) => {
@@ -93,6 +94,23 @@ pub fn store_grants(
                     .values((grants::grant_id.eq(&row.grant_id), values))
                     .execute(conn)?;
                 stored.created += 1;
+            }
+        }
+        if changed {
+            // Funders and recipients get organisation profiles (never an individual).
+            crate::organisations::note(
+                conn,
+                &row.funder_org_id,
+                &row.funder_name,
+                vec!["funder".to_owned()],
+            )?;
+            if let (false, Some(name)) = (row.recipient_is_individual, &row.recipient_name) {
+                crate::organisations::note(
+                    conn,
+                    &row.recipient_org_id,
+                    name,
+                    vec!["grantRecipient".to_owned()],
+                )?;
             }
         }
     }

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::{
     audit::{json_array, now},
     db::{DbConnection, MultiBackend},
-    schema::{organisations, records},
+    schema::{grants, organisations, records},
     summary,
     views::{MAX_LIMIT, escape_like, json_item_like, lower},
 };
@@ -31,6 +31,10 @@ pub struct Appearances {
     pub as_buyer: i64,
     pub as_supplier: i64,
     pub as_party: i64,
+    /// 360Giving grants it made.
+    pub as_funder: i64,
+    /// 360Giving grants it received.
+    pub as_grant_recipient: i64,
 }
 
 type Row = (i64, String, String, String, String);
@@ -95,46 +99,58 @@ pub fn upsert_parties(conn: &mut DbConnection, compiled: &Value) -> QueryResult<
             .filter_map(Value::as_str)
             .map(str::to_owned)
             .collect();
-        let existing: Option<Row> = organisations::table
-            .filter(organisations::org_id.eq(&org_id))
-            .select(COLUMNS)
-            .first(conn)
-            .optional()?;
-        match existing {
-            None => {
-                let mut roles = roles;
-                roles.sort();
-                roles.dedup();
-                diesel::insert_into(organisations::table)
-                    .values((
-                        organisations::org_id.eq(&org_id),
-                        organisations::name.eq(&name),
-                        organisations::name_variants.eq("[]"),
-                        organisations::roles.eq(json_array(&roles)),
-                        organisations::partnership_member.eq(false),
-                        organisations::created_at.eq(now()),
+        note(conn, &org_id, &name, roles)?;
+    }
+    Ok(())
+}
+
+/// Records that organisation `org_id` appears as `name` in `roles`: a new organisation, or
+/// another name and more roles for a known one (written only when something changed).
+pub fn note(
+    conn: &mut DbConnection,
+    org_id: &str,
+    name: &str,
+    roles: Vec<String>,
+) -> QueryResult<()> {
+    let existing: Option<Row> = organisations::table
+        .filter(organisations::org_id.eq(org_id))
+        .select(COLUMNS)
+        .first(conn)
+        .optional()?;
+    match existing {
+        None => {
+            let mut roles = roles;
+            roles.sort();
+            roles.dedup();
+            diesel::insert_into(organisations::table)
+                .values((
+                    organisations::org_id.eq(org_id),
+                    organisations::name.eq(name),
+                    organisations::name_variants.eq("[]"),
+                    organisations::roles.eq(json_array(&roles)),
+                    organisations::partnership_member.eq(false),
+                    organisations::created_at.eq(now()),
+                    organisations::updated_at.eq(now()),
+                ))
+                .execute(conn)?;
+        }
+        Some(row) => {
+            let mut org = from_row(row);
+            let before = (org.other_names.clone(), org.roles.clone());
+            if name != org.name && !org.other_names.iter().any(|n| n == name) {
+                org.other_names.push(name.to_owned());
+            }
+            org.roles.extend(roles);
+            org.roles.sort();
+            org.roles.dedup();
+            if (org.other_names.clone(), org.roles.clone()) != before {
+                diesel::update(organisations::table.filter(organisations::id.eq(org.id)))
+                    .set((
+                        organisations::name_variants.eq(json_array(&org.other_names)),
+                        organisations::roles.eq(json_array(&org.roles)),
                         organisations::updated_at.eq(now()),
                     ))
                     .execute(conn)?;
-            }
-            Some(row) => {
-                let mut org = from_row(row);
-                let before = (org.other_names.clone(), org.roles.clone());
-                if name != org.name && !org.other_names.contains(&name) {
-                    org.other_names.push(name);
-                }
-                org.roles.extend(roles);
-                org.roles.sort();
-                org.roles.dedup();
-                if (org.other_names.clone(), org.roles.clone()) != before {
-                    diesel::update(organisations::table.filter(organisations::id.eq(org.id)))
-                        .set((
-                            organisations::name_variants.eq(json_array(&org.other_names)),
-                            organisations::roles.eq(json_array(&org.roles)),
-                            organisations::updated_at.eq(now()),
-                        ))
-                        .execute(conn)?;
-                }
             }
         }
     }
@@ -189,10 +205,21 @@ pub fn appearances(conn: &mut DbConnection, org_id: &str) -> QueryResult<Appeara
         .filter(records::party_org_ids.like(json_item_like(org_id, false)))
         .count()
         .get_result(conn)?;
+    let as_funder = grants::table
+        .filter(grants::funder_org_id.eq(org_id))
+        .count()
+        .get_result(conn)?;
+    let as_grant_recipient = grants::table
+        .filter(grants::recipient_org_id.eq(org_id))
+        .filter(grants::recipient_is_individual.eq(false))
+        .count()
+        .get_result(conn)?;
     Ok(Appearances {
         as_buyer,
         as_supplier,
         as_party,
+        as_funder,
+        as_grant_recipient,
     })
 }
 

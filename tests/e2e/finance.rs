@@ -228,8 +228,8 @@ fn stored_grants(db: &TestDb) -> Vec<GrantLine> {
         .unwrap()
 }
 
-#[test]
-fn grants_import_from_csv_and_json_once_and_changes_replace() {
+#[tokio::test]
+async fn grants_import_from_csv_and_json_once_and_changes_replace() {
     let db = TestDb::new();
     let output = import_grants(&db, &sample("trafford_360giving_grants_excerpt.csv"));
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -245,6 +245,27 @@ fn grants_import_from_csv_and_json_once_and_changes_replace() {
         Some("Be Active".into()),
         false
     )));
+
+    // Funder and recipients have organisation profiles with their grants.
+    let pool = db.pool();
+    let app = TestApp::spawn_with_pool(pool, db.url.backend(), None);
+    let funder: Value = app
+        .get("/api/v1/organisations/GB-LAE-TRF")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(funder["name"], "Trafford Metropolitan Borough Council");
+    assert_eq!(funder["roles"], serde_json::json!(["funder"]));
+    assert_eq!(funder["appearances"]["as_funder"], 15);
+    let recipient: Value = app
+        .get("/api/v1/organisations/360G-trafford-be_active")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(recipient["name"], "Be Active");
+    assert_eq!(recipient["appearances"]["as_grant_recipient"], 1);
 
     // The JSON form of three of the same grants adds nothing.
     let output = import_grants(&db, &sample("trafford_360giving_grants_excerpt.json"));
