@@ -4,7 +4,6 @@
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
-use sha2::{Digest, Sha256};
 
 use crate::{audit::now, db::DbConnection, schema::grants};
 
@@ -50,10 +49,7 @@ pub fn store_grants(
     let mut stored = Stored::default();
     let imported_at = now();
     for row in rows {
-        let hash: String = Sha256::digest(row.body.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let hash = crate::digest::sha256_hex(row.body.as_bytes());
         let known: Option<String> = grants::table
             .filter(grants::grant_id.eq(&row.grant_id))
             .select(grants::content_hash)

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod commissioning;
 pub mod config;
 pub mod db;
+pub mod digest;
 pub mod export;
 pub mod extension;
 pub mod flatten;

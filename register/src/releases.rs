@@ -8,7 +8,6 @@ use diesel::prelude::*;
 use ocds::merge::{MergeError, MergeRules};
 use serde::Serialize;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::{
     audit::{json_array, now},
@@ -86,8 +85,7 @@ pub fn identity(release: &Value, pointer: &str) -> Result<(String, String), Stor
 }
 
 fn content_hash(body: &str) -> String {
-    let digest = Sha256::digest(body.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::digest::sha256_hex(body.as_bytes())
 }
 
 /// Stores `releases` (each located by `pointers[i]` for errors) and recompiles every touched

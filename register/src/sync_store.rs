@@ -431,7 +431,7 @@ fn commit_page_in(
             raw_payloads::url.eq(page.url),
             raw_payloads::status_code.eq(i32::from(page.status)),
             raw_payloads::content_type.eq(page.content_type),
-            raw_payloads::content_hash.eq(hex_sha256(page.body)),
+            raw_payloads::content_hash.eq(crate::digest::sha256_hex(page.body)),
             raw_payloads::body.eq(gzip(page.body)),
         ))
         .returning(raw_payloads::id)
@@ -537,13 +537,6 @@ pub fn tune_connection(conn: &mut DbConnection) -> Result<(), SyncStoreError> {
     };
     conn.batch_execute(sql)?;
     Ok(())
-}
-
-fn hex_sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Raw payloads are kept gzip-compressed: feed pages are repetitive JSON, about a tenth of

@@ -6,12 +6,9 @@
 //! Each token is scoped to the organisations (org-id identifiers) it may publish for, and can
 //! be revoked, after which it stops working at once. Creating and revoking are audited.
 
-use std::fmt::Write as _;
-
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::{
     audit::{self, AuditError, CLI_ACTOR, NewAuditEntry, json_array, now},
@@ -408,7 +405,7 @@ fn parse_name(value: &str) -> Result<String, TokenError> {
 fn generate_secret() -> Result<String, TokenError> {
     let mut bytes = [0_u8; SECRET_BYTES];
     getrandom::fill(&mut bytes).map_err(TokenError::Random)?;
-    Ok(format!("{SECRET_PREFIX}{}", hex(&bytes)))
+    Ok(format!("{SECRET_PREFIX}{}", crate::digest::hex(&bytes)))
 }
 
 /// The stored form of a secret: its SHA-256, in hex. A fast hash is right here, unlike for
@@ -416,7 +413,7 @@ fn generate_secret() -> Result<String, TokenError> {
 /// from a stolen hash feasible, and a slow hash (argon2, bcrypt) would only add its cost to
 /// every API request.
 fn hash_secret(secret: &str) -> String {
-    hex(Sha256::digest(secret.as_bytes()).as_slice())
+    crate::digest::sha256_hex(secret.as_bytes())
 }
 
 fn looks_like_secret(value: &str) -> bool {
@@ -428,16 +425,6 @@ fn looks_like_secret(value: &str) -> bool {
 
 fn listed_prefix(secret: &str) -> &str {
     secret.get(..LISTED_PREFIX_LEN).unwrap_or(secret)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut out, byte| {
-            // Writing to a String cannot fail.
-            let _ = write!(out, "{byte:02x}");
-            out
-        })
 }
 
 /// How tokens appear among the audit log's subject ids.

@@ -75,10 +75,9 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use chrono::NaiveDate;
-use sha2::{Digest, Sha256};
+use register::digest::sha256_hex as hex_sha256;
 
 pub use crate::text::Encoding;
 use crate::text::{LineIndex, PenceError, decimal_pence, decode};
@@ -803,15 +802,6 @@ fn hash_text(value: Option<&str>) -> String {
                 .to_uppercase()
         })
         .unwrap_or_default()
-}
-
-fn hex_sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .fold(String::with_capacity(64), |mut hex, b| {
-            let _ = write!(hex, "{b:02x}");
-            hex
-        })
 }
 
 fn is_total_label(cell: &str) -> bool {
