@@ -779,18 +779,20 @@ fn insert_many(
     Ok(())
 }
 
-/// Tunes `conn` for a bulk load of releases: on SQLite a page cache of 256 MiB (the default
-/// 2 MiB makes every record update re-read its pages from the file); on PostgreSQL commits
-/// that do not wait for the WAL flush (a crash may lose the last batches, never corrupt
-/// anything, and re-running the import stores them then).
-pub fn tune_for_bulk_load(conn: &mut DbConnection) -> Result<(), StoreError> {
+/// Tunes `conn` for bulk writes (an import, a sync run, a finance file): on SQLite a page
+/// cache of `cache_mib` MiB (the default 2 MiB makes every record update re-read its pages
+/// from the file) and fewer, larger checkpoints; on PostgreSQL commits that do not wait for
+/// the WAL flush (a crash may lose the last transactions, never corrupt anything: an import
+/// run again, or a sync resuming from its committed cursor, stores them then).
+pub fn tune_for_bulk_load(conn: &mut DbConnection, cache_mib: u32) -> Result<(), StoreError> {
     use diesel::connection::SimpleConnection;
     let sql = match conn.backend() {
-        crate::Backend::Sqlite => {
-            "PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 16384;"
-        }
-        crate::Backend::Postgres => "SET synchronous_commit = off;",
+        crate::Backend::Sqlite => format!(
+            "PRAGMA cache_size = -{}; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 16384;",
+            u64::from(cache_mib) * 1024
+        ),
+        crate::Backend::Postgres => "SET synchronous_commit = off;".to_owned(),
     };
-    conn.batch_execute(sql)?;
+    conn.batch_execute(&sql)?;
     Ok(())
 }

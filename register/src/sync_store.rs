@@ -524,20 +524,9 @@ fn commit_page_in(
     Ok(outcome.recompiled)
 }
 
-/// Tunes the connection a sync run stores its pages with. SQLite: a 64 MiB page cache (each
-/// page rewrites about a hundred records; with the default 2 MiB every one is read back
-/// from the file) and fewer, larger checkpoints. PostgreSQL: commits that do not wait for
-/// the WAL flush; a crash may lose the last pages, but each page commits with its cursor,
-/// so the next run fetches them again.
-pub fn tune_connection(conn: &mut DbConnection) -> Result<(), SyncStoreError> {
-    use diesel::connection::SimpleConnection;
-    let sql = match conn.backend() {
-        crate::Backend::Sqlite => "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384;",
-        crate::Backend::Postgres => "SET synchronous_commit = off;",
-    };
-    conn.batch_execute(sql)?;
-    Ok(())
-}
+/// Page cache of the connection a sync run or a finance file is stored with: a page
+/// rewrites about a hundred records, and 64 MiB was within 2.4% of 256 MiB (bench/README.md).
+pub const SYNC_CACHE_MIB: u32 = 64;
 
 /// Raw payloads are kept gzip-compressed: feed pages are repetitive JSON, about a tenth of
 /// the size compressed, and they are read back only to audit or replay a sync.

@@ -233,7 +233,7 @@ pub fn import(
     report: &mut dyn FnMut(&str),
 ) -> anyhow::Result<Summary> {
     let started = Instant::now();
-    releases::tune_for_bulk_load(conn)?;
+    releases::tune_for_bulk_load(conn, 256)?;
     let reader = Reader::new(input).map_err(|e| anyhow::anyhow!("cannot read the input: {e}"))?;
     let bar = if options.progress {
         progress::bytes_with_status(size, "importing")

@@ -144,7 +144,8 @@ fn run_file(
     ) -> Result<Result<RowReport, diesel::result::Error>, String>,
 ) -> Result<(i64, RowReport), FileImportError> {
     // A file is one transaction: a warm page cache keeps the unique index in memory.
-    sync_store::tune_connection(conn)?;
+    register::releases::tune_for_bulk_load(conn, sync_store::SYNC_CACHE_MIB)
+        .map_err(sync_store::SyncStoreError::from)?;
     let source_id = sync_store::ensure_source(conn, source, kind, config)?;
     let run_id = sync_store::start_run(conn, source_id, &holder())?;
     let outcome = conn.transaction(|conn| {

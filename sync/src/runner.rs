@@ -15,7 +15,7 @@ use register::{
     DatabaseUrl, DbPool,
     config::{Settings, SourceSettings},
     db::PooledConnection,
-    releases::Prepared,
+    releases::{self, Prepared},
     sync_store::{
         self, Cursor, PageCommit, PageRelease, QuarantineEntry, RunStatus, RunSummary,
         WindowProgress,
@@ -464,7 +464,7 @@ async fn walk(
                     Some(conn) => conn,
                     None => {
                         let mut conn = pool.get()?;
-                        sync_store::tune_connection(&mut conn)?;
+                        releases::tune_for_bulk_load(&mut conn, sync_store::SYNC_CACHE_MIB)?;
                         conn
                     }
                 };
