@@ -321,15 +321,6 @@ fn contract_facts(
             .and_then(Value::as_str)
             .and_then(|t| NaiveDate::parse_from_str(t.get(..10)?, "%Y-%m-%d").ok())
     };
-    let pence = |v: &Value, pointer: &str| {
-        let value = v.pointer(pointer)?;
-        let currency = value
-            .get("currency")
-            .and_then(Value::as_str)
-            .unwrap_or("GBP");
-        let amount = value.get("amount").and_then(Value::as_f64)?;
-        (currency == "GBP").then(|| (amount * 100.0).round() as i64)
-    };
     let suppliers = |award: Option<&Value>| {
         let mut ids = Vec::new();
         let mut names = Vec::new();
@@ -383,7 +374,7 @@ fn contract_facts(
                     a,
                     Some(a),
                     "/contractPeriod",
-                    pence(a, "/value"),
+                    a.get("value").and_then(gbp_pence),
                 )
             })
             .collect();
@@ -393,9 +384,40 @@ fn contract_facts(
         .map(|c| {
             let award_id = text(c, "awardID");
             let award = awards.iter().find(|a| text(a, "id") == award_id);
-            facts(&text(c, "id"), c, award, "/period", pence(c, "/value"))
+            facts(
+                &text(c, "id"),
+                c,
+                award,
+                "/period",
+                c.get("value").and_then(gbp_pence),
+            )
         })
         .collect()
+}
+
+/// An OCDS `Value` in pence, when it is in pounds (a missing currency is taken as GBP).
+fn gbp_pence(value: &serde_json::Value) -> Option<i64> {
+    use serde_json::Value;
+    let currency = value
+        .get("currency")
+        .and_then(Value::as_str)
+        .unwrap_or("GBP");
+    let amount = value.get("amount").and_then(Value::as_f64)?;
+    (currency == "GBP").then(|| (amount * 100.0).round() as i64)
+}
+
+/// The value of a process's contracts in pence (GBP ones; its awards' before a contract is
+/// signed), or `None` when none is published.
+pub fn contract_value_pence(compiled: &serde_json::Value) -> Option<i64> {
+    ["contracts", "awards"].iter().find_map(|key| {
+        let values: Vec<i64> = compiled
+            .get(*key)?
+            .as_array()?
+            .iter()
+            .filter_map(|entry| entry.get("value").and_then(gbp_pence))
+            .collect();
+        (!values.is_empty()).then(|| values.iter().sum())
+    })
 }
 
 /// A contract's payments (linked spend lines), oldest first, each with how it was linked.

@@ -318,25 +318,7 @@ pub async fn contract_spend(
     let Some((compiled, payments)) = found else {
         return Err(ApiError::NotFound(format!("no contracting process {ocid}")));
     };
-    // The value of the process's contracts (or awards before signature), GBP only.
-    let values: Vec<i64> = ["contracts", "awards"]
-        .iter()
-        .find_map(|key| {
-            let entries = compiled.get(*key)?.as_array()?;
-            let values: Vec<i64> = entries
-                .iter()
-                .filter(|v| {
-                    v.pointer("/value/currency")
-                        .and_then(serde_json::Value::as_str)
-                        .is_none_or(|c| c == "GBP")
-                })
-                .filter_map(|v| v.pointer("/value/amount")?.as_f64())
-                .map(|a| (a * 100.0).round() as i64)
-                .collect();
-            (!values.is_empty()).then_some(values)
-        })
-        .unwrap_or_default();
-    let value = (!values.is_empty()).then(|| values.iter().sum::<i64>());
+    let value = register::spend::contract_value_pence(&compiled);
     let paid: i64 = payments.iter().map(|(p, _, _)| p.amount_pence).sum();
     let mut months: std::collections::BTreeMap<String, (i64, u64)> = Default::default();
     for (p, _, _) in &payments {
