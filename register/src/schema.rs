@@ -216,6 +216,34 @@ diesel::table! {
 }
 
 diesel::table! {
+    org_equivalents (org_id) {
+        org_id -> Text,
+        canonical_id -> Text,
+        method -> Text,
+        source -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    grant_links (grant_row_id) {
+        grant_row_id -> BigInt,
+        ocid -> Text,
+        contract_id -> Text,
+        method -> Text,
+        confidence -> Double,
+        linked_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    relink_queue (publisher_org_id) {
+        publisher_org_id -> Text,
+        queued_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     /// The full-text index: an FTS5 virtual table on SQLite, a table with a GIN tsvector
     /// index on PostgreSQL; `rowid` is the record's id.
     records_fts (rowid) {
@@ -230,6 +258,7 @@ diesel::joinable!(raw_payloads -> sync_sources (source_id));
 diesel::joinable!(raw_payloads -> sync_runs (run_id));
 diesel::joinable!(sync_quarantine -> sync_sources (source_id));
 diesel::joinable!(spend_links -> spend_transactions (spend_id));
+diesel::joinable!(grant_links -> grants (grant_row_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -245,5 +274,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     spend_transactions,
     spend_links,
     grants,
+    org_equivalents,
+    grant_links,
+    relink_queue,
     records_fts,
 );

@@ -75,11 +75,13 @@ pub fn run_file(kind: &ImportKind, conn: &mut DbConnection) -> anyhow::Result<bo
         ImportKind::Spend { file, publisher } => (file, Some(publisher)),
         ImportKind::Grants { file } => (file, None),
     };
-    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let reader = std::fs::File::open(file)
+        .map(std::io::BufReader::new)
+        .with_context(|| format!("cannot read {}", file.display()))?;
     let label = file.display().to_string();
     let (run_id, report) = match publisher {
-        Some(publisher) => sync::file_import::import_spend(conn, publisher, &label, &bytes)?,
-        None => sync::file_import::import_grants(conn, &label, &bytes)?,
+        Some(publisher) => sync::file_import::import_spend(conn, None, publisher, &label, reader)?,
+        None => sync::file_import::import_grants(conn, None, &label, reader)?,
     };
     eprintln!(
         "{label}: {} row(s) read, {} imported, {} already stored, {} skipped, {} rejected (run {run_id}: GET /api/v1/sync/runs/{run_id})",

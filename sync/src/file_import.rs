@@ -3,6 +3,8 @@
 //! (`GET /api/v1/sync/runs/{id}`). A file that cannot be read at all is a failed run and stores
 //! nothing.
 
+use std::io::Read;
+
 use diesel::Connection;
 use register::{
     DbConnection,
@@ -39,20 +41,24 @@ pub fn spend_source(publisher: &str) -> String {
 /// The pseudo-source that records grant imports.
 pub const GRANTS_SOURCE: &str = "import:grants";
 
-/// Imports `bytes` (the file `file`) as spend of `publisher` (an org-id). Returns the run id
-/// and the quality report.
+/// Imports `reader` (the file `file`) as spend of `publisher` (an org-id), recording the run
+/// under `source` (a configured source's name; by default [`spend_source`]). Returns the run
+/// id and the quality report.
 pub fn import_spend(
     conn: &mut DbConnection,
+    source: Option<&str>,
     publisher: &str,
     file: &str,
-    bytes: &[u8],
+    mut reader: impl Read,
 ) -> Result<(i64, RowReport), FileImportError> {
     let publisher = normalise_org_id(publisher)
         .ok_or_else(|| FileImportError::Publisher(publisher.to_owned()))?;
-    let source = spend_source(&publisher);
+    let source = source.map_or_else(|| spend_source(&publisher), str::to_owned);
     let config = serde_json::json!({"publisher": publisher});
     run_file(conn, &source, "spend_csv", &config, file, |conn, run_id| {
-        let parsed = parse_spend(bytes).map_err(|e| e.to_string())?;
+        let mut bytes = Vec::new();
+        reader.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+        let parsed = parse_spend(&bytes).map_err(|e| e.to_string())?;
         let lines: Vec<SpendLine> = parsed.rows.iter().map(spend_line).collect();
         let notes = |found: &mut dyn Iterator<Item = (u64, &String)>| {
             found
@@ -85,21 +91,25 @@ pub fn import_spend(
     })
 }
 
-/// Imports a 360Giving file (JSON package or CSV). Returns the run id and the quality report.
+/// Imports a 360Giving file (JSON package or CSV), recording the run under `source` (by
+/// default [`GRANTS_SOURCE`]). Returns the run id and the quality report.
 pub fn import_grants(
     conn: &mut DbConnection,
+    source: Option<&str>,
     file: &str,
-    bytes: &[u8],
+    mut reader: impl Read,
 ) -> Result<(i64, RowReport), FileImportError> {
     let config = serde_json::json!({});
     run_file(
         conn,
-        GRANTS_SOURCE,
+        source.unwrap_or(GRANTS_SOURCE),
         "threesixtygiving",
         &config,
         file,
         |conn, run_id| {
-            let parsed = parse_grants(bytes).map_err(|e| e.to_string())?;
+            let mut bytes = Vec::new();
+            reader.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+            let parsed = parse_grants(&bytes).map_err(|e| e.to_string())?;
             let rows: Vec<GrantRow> = parsed.grants.iter().map(grant_row).collect();
             let mut report = RowReport {
                 file: file.to_owned(),
