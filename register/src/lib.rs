@@ -16,6 +16,7 @@ pub mod overlaps;
 pub mod privacy;
 pub mod reconcile;
 pub mod releases;
+pub mod relink_queue;
 pub mod same_process;
 pub mod schema;
 pub mod spend;

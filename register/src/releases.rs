@@ -185,6 +185,17 @@ pub fn recompile(conn: &mut DbConnection, ocid: &str) -> Result<(), StoreError> 
     let versioned = serde_json::to_string(&record.versioned()).map_err(corrupt)?;
     let compiled_text = serde_json::to_string(&compiled).map_err(corrupt)?;
     let derived = DerivedColumns::of(&compiled);
+    // Payments may now belong to (or no longer match) this process's contracts.
+    if derived
+        .stage
+        .as_deref()
+        .is_some_and(|stage| crate::relink_queue::LINKABLE_STAGES.contains(&stage))
+    {
+        let partners: Vec<String> =
+            serde_json::from_str(&derived.partner_org_ids).unwrap_or_default();
+        let orgs = derived.buyer_org_id.iter().chain(&partners);
+        crate::relink_queue::queue(conn, orgs.map(String::as_str))?;
+    }
     let columns = (
         records::compiled_release.eq(&compiled_text),
         records::versioned_release.eq(Some(&versioned)),

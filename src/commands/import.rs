@@ -220,7 +220,20 @@ pub fn run(args: ImportArgs, conn: &mut DbConnection) -> anyhow::Result<Summary>
     };
     let summary = import(conn, input, size, &options, &mut |line| eprintln!("{line}"))?;
     eprintln!("{}", summary.describe(&what));
+    relink_changed_buyers(conn)?;
     Ok(summary)
+}
+
+/// Recomputes the payment links of buyers whose contracts changed ([`register::relink_queue`]).
+pub fn relink_changed_buyers(conn: &mut DbConnection) -> anyhow::Result<()> {
+    let drained = register::relink_queue::drain(conn).context("relinking payments")?;
+    if drained.relinked > 0 {
+        eprintln!(
+            "contracts changed for {} buyer(s) with payments: {} payment(s) now linked",
+            drained.relinked, drained.linked
+        );
+    }
+    Ok(())
 }
 
 /// Imports everything `input` holds (`size` bytes, if known) into the register, calling

@@ -491,3 +491,74 @@ async fn payments_are_linked_to_their_contract_and_summed_by_month() {
     let missing = app.get("/api/v1/contracts/ocds-nope/spend").await;
     assert_eq!(missing.status(), 404);
 }
+
+/// Links follow the contract side too: payments imported before their contract is in the
+/// register are linked once it arrives, and unlinked again when a later release moves the
+/// contract's period away from them.
+#[test]
+fn payments_are_relinked_when_their_contract_arrives_or_changes() {
+    let db = TestDb::new();
+    let output = import(
+        &db,
+        &sample("devon_spend_over_500_2026-03_excerpt.csv"),
+        "GB-LAE-DEV",
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("0 of the publisher's payments are linked"),
+        "{stderr}"
+    );
+    let links = || {
+        let mut conn = db.url.connect().unwrap();
+        register::schema::spend_links::table
+            .select(register::schema::spend_links::ocid)
+            .load::<String>(&mut conn)
+            .unwrap()
+    };
+    let import_releases = |releases: &[Value]| {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("releases.jsonl");
+        let text: Vec<String> = releases.iter().map(Value::to_string).collect();
+        std::fs::write(&file, text.join("\n")).unwrap();
+        let output = ocreg(dir.path())
+            .args(["--database", &db.url_string(), "import"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "{stderr}");
+        stderr
+    };
+    let ocid = "ocds-ocdemo-spend-late";
+    let supplier = "Southwest Intervention Services";
+    let stderr = import_releases(&[contract(
+        ocid,
+        supplier,
+        "2026-01-01",
+        "2026-12-31",
+        120_000.0,
+    )]);
+    assert!(
+        stderr.contains("contracts changed for 1 buyer(s) with payments: 1 payment(s) now linked"),
+        "{stderr}"
+    );
+    assert_eq!(links(), vec![ocid.to_owned()]);
+
+    // A correction: the contract starts in 2027, long after the March 2026 payment.
+    let mut moved = contract(ocid, supplier, "2027-06-01", "2028-05-31", 120_000.0);
+    moved["id"] = Value::from(format!("{ocid}-contract-amended"));
+    moved["date"] = Value::from("2026-02-01T10:00:00Z");
+    let stderr = import_releases(&[moved]);
+    assert!(
+        stderr.contains("contracts changed for 1 buyer(s) with payments: 0 payment(s) now linked"),
+        "{stderr}"
+    );
+    assert!(links().is_empty());
+    let mut conn = db.url.connect().unwrap();
+    assert!(
+        register::relink_queue::pending(&mut conn)
+            .unwrap()
+            .is_empty()
+    );
+}
