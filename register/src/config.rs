@@ -48,6 +48,9 @@ pub struct Settings {
     /// Requests a client may send at once above the sustained rate (the token bucket's size);
     /// 0 turns rate limiting off.
     pub rate_limit_burst: u32,
+    /// How often the sync daemon relinks payments to contracts that changed, in seconds
+    /// (`register::relink_queue`).
+    pub relink_interval_seconds: u64,
     /// Feeds the sync daemon keeps the register current from, by name (`[sources.<name>]`).
     pub sources: BTreeMap<String, SourceSettings>,
 }
@@ -163,6 +166,7 @@ impl Default for Settings {
             max_body_bytes: 10 * 1024 * 1024,
             rate_limit_per_second: 50,
             rate_limit_burst: 100,
+            relink_interval_seconds: 60,
             sources: BTreeMap::new(),
         }
     }

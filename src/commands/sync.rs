@@ -64,6 +64,7 @@ pub fn run(command: SyncCommand, settings: &Settings, url: &DatabaseUrl) -> anyh
             for report in &reports {
                 eprintln!("{}", describe(report));
             }
+            super::import::relink_changed_buyers(&mut *db.pool.get()?)?;
             if let Some(failed) = reports.iter().find(|r| r.status == RunStatus::Failed) {
                 anyhow::bail!(
                     "source {} failed: {}",
@@ -83,7 +84,8 @@ pub fn run(command: SyncCommand, settings: &Settings, url: &DatabaseUrl) -> anyh
                     tracing::info!("stopping: runs in progress stop after their current page");
                     let _ = stop_tx.send(true);
                 });
-                sync::scheduler::run_daemon(db, sources, stop, log_report).await;
+                sync::scheduler::run_daemon(db, sources, stop, relink_every(settings), log_report)
+                    .await;
             });
             Ok(true)
         }
@@ -109,6 +111,10 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+fn relink_every(settings: &Settings) -> std::time::Duration {
+    std::time::Duration::from_secs(settings.relink_interval_seconds.max(1))
 }
 
 fn log_report(report: &RunReport) {
@@ -180,12 +186,17 @@ pub fn spawn_daemon(settings: &Settings, url: &DatabaseUrl) -> anyhow::Result<Da
     let sources = runner::sources(settings, &[])?;
     let db = sync_db(url)?;
     let runtime = runtime()?;
+    let relink_every = relink_every(settings);
     let (stop, stopped) = watch::channel(false);
     let thread = std::thread::Builder::new()
         .name("ocreg-sync-daemon".into())
         .spawn(move || {
             runtime.block_on(sync::scheduler::run_daemon(
-                db, sources, stopped, log_report,
+                db,
+                sources,
+                stopped,
+                relink_every,
+                log_report,
             ));
         })
         .context("cannot start the sync daemon thread")?;

@@ -7,6 +7,7 @@ pub mod grants;
 pub mod http;
 pub mod london;
 pub mod page;
+pub mod relinker;
 pub mod runner;
 pub mod scheduler;
 pub mod sources;

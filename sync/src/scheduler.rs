@@ -10,16 +10,20 @@ use tokio::sync::watch;
 
 use crate::runner::{RunReport, Source, SyncDb, run_source, stopped};
 
-/// Runs the scheduled sources until `stop` turns true, then lets runs in progress stop at
-/// their next page boundary. `on_run` hears of every finished run.
+/// Runs the scheduled sources, and the relinker every `relink_every`, until `stop` turns true,
+/// then lets runs in progress stop at their next page boundary. `on_run` hears of every
+/// finished run.
 pub async fn run_daemon(
     db: SyncDb,
     sources: Vec<Source>,
     stop: watch::Receiver<bool>,
+    relink_every: std::time::Duration,
     on_run: impl Fn(&RunReport) + Send + Sync + 'static,
 ) {
     let on_run = Arc::new(on_run);
     let mut tasks = tokio::task::JoinSet::new();
+    // Payments follow contract changes whoever made them (crate::relinker).
+    tasks.spawn(crate::relinker::run(db.clone(), relink_every, stop.clone()));
     for source in sources {
         let Some(schedule) = source.schedule.clone() else {
             tracing::info!(source = %source.name, "no schedule: runs only with `ocreg sync run`");
@@ -48,8 +52,8 @@ pub async fn run_daemon(
             }
         });
     }
-    if tasks.is_empty() {
-        tracing::info!("no source has a schedule; the sync daemon has nothing to do");
+    if tasks.len() == 1 {
+        tracing::info!("no source has a schedule; the sync daemon only relinks payments");
     }
     while tasks.join_next().await.is_some() {}
 }

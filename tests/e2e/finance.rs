@@ -562,3 +562,63 @@ fn payments_are_relinked_when_their_contract_arrives_or_changes() {
             .is_empty()
     );
 }
+
+/// Whoever changes a contract (here another process writing to the database), the daemon in
+/// `ocreg serve` relinks the buyer's payments on its next round.
+#[tokio::test]
+async fn the_daemon_relinks_payments_when_another_process_changes_a_contract() {
+    let db = TestDb::new();
+    let output = import(
+        &db,
+        &sample("devon_spend_over_500_2026-03_excerpt.csv"),
+        "GB-LAE-DEV",
+    );
+    assert!(output.status.success());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("ocreg.toml"),
+        "relink_interval_seconds = 1\n",
+    )
+    .unwrap();
+    let served =
+        crate::support::Served::start(dir.path(), &["--database", &db.url_string(), "--no-demo"]);
+    let ocid = "ocds-ocdemo-spend-daemon";
+    let mut conn = db.url.connect().unwrap();
+    let release = contract(
+        ocid,
+        "Southwest Intervention Services",
+        "2026-01-01",
+        "2026-12-31",
+        120_000.0,
+    );
+    register::releases::store(&mut conn, &[(release, "/0".to_owned())], "test", None).unwrap();
+    assert_eq!(
+        register::relink_queue::pending(&mut conn).unwrap(),
+        vec!["GB-LAE-DEV".to_owned()]
+    );
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let spend: Value =
+            reqwest::get(format!("{}/api/v1/contracts/{ocid}/spend", served.address))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+        if spend["paid"].as_f64() == Some(6_390.0) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the payment was never linked: {spend}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(
+        register::relink_queue::pending(&mut conn)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(served.terminate());
+}
