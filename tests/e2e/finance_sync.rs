@@ -450,3 +450,38 @@ fn options_that_do_not_fit_the_kind_are_errors_naming_the_source() {
     }
     assert_eq!(run_count(&db), 0, "nothing ran");
 }
+
+/// The examples in the README and in `ocreg.toml` (commented out there) are valid sources.
+#[test]
+fn documented_examples_are_valid_sources() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let section = readme
+        .split("### Council spend and 360Giving grants")
+        .nth(1)
+        .expect("the README section");
+    let example = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a TOML example");
+    let toml_file = std::fs::read_to_string("ocreg.toml").unwrap();
+    let commented: String = toml_file
+        .split("# Files sources")
+        .nth(1)
+        .expect("the commented-out example")
+        .lines()
+        .filter_map(|line| line.strip_prefix("# "))
+        .filter(|line| line.starts_with('[') || line.contains(" = "))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ocreg.toml");
+    for text in [example, commented.as_str()] {
+        std::fs::write(&file, text).unwrap();
+        let settings = register::Settings::load(Some(&file), Vec::new()).expect(text);
+        let sources = runner::sources(&settings, &[]).expect(text);
+        let kinds: Vec<&str> = sources.iter().map(|s| s.settings.kind.code()).collect();
+        assert_eq!(kinds, ["spend_csv", "threesixtygiving"], "{text}");
+        assert!(sources.iter().all(|s| s.schedule.is_some()));
+    }
+}
