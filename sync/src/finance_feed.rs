@@ -430,8 +430,12 @@ pub(crate) async fn run(
     let run_id = {
         let pool = db.pool.clone();
         let (summary, error) = (summary.clone(), error.clone());
+        let (name, kind) = (source.name.clone(), source.settings.kind.code());
+        let config = settings_json(&source.settings);
         blocking(move || {
             let mut conn = pool.get()?;
+            // The imports recorded the source with their own (shorter) settings.
+            sync_store::ensure_source(&mut conn, &name, kind, &config)?;
             let run_id = sync_store::start_run(&mut conn, source_id, &holder())?;
             sync_store::finish_run(&mut conn, run_id, status, &summary, error.as_deref())?;
             Ok(run_id)

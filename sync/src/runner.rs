@@ -7,6 +7,9 @@
 //! moves the high-water mark to the end of each window it completes. A run stopped inside a
 //! window (killed, failed, shut down) leaves the window and its next page in the cursor; the
 //! next run continues from that page.
+//!
+//! Files sources (`spend_csv`, `threesixtygiving`) take the same lock and are then run by
+//! [`crate::finance_feed`].
 
 use std::time::Duration;
 

@@ -485,3 +485,39 @@ fn documented_examples_are_valid_sources() {
         assert!(sources.iter().all(|s| s.schedule.is_some()));
     }
 }
+
+/// A files source takes the same lock as the feeds: while another process holds it, a run
+/// does nothing, not even fetch.
+#[tokio::test]
+async fn a_files_source_held_elsewhere_is_skipped() {
+    let files = Files::new();
+    files.put(
+        "/g.json",
+        "application/json",
+        sample("trafford_360giving_grants_excerpt.json"),
+    );
+    let server = files.serve();
+    let trafford = settings(json!({
+        "kind": "threesixtygiving",
+        "urls": [format!("{}/g.json", server.base_url())],
+    }));
+    let db = TestDb::new();
+    let held = register::sync_store::try_lock_source(&db.pool(), &db.url, "trafford")
+        .unwrap()
+        .expect("the lock is free");
+    let source = Source::new("trafford", &trafford).unwrap();
+    let sync_db = SyncDb {
+        pool: db.pool(),
+        url: db.url.clone(),
+    };
+    let (_keep, mut stop) = watch::channel(false);
+    let report = runner::run_source(&sync_db, &source, &mut stop)
+        .await
+        .unwrap();
+    assert!(report.skipped);
+    assert!(server.requests().is_empty());
+    assert_eq!(run_count(&db), 0);
+    drop(held);
+    let report = run_once(&db, "trafford", &trafford).await;
+    assert_eq!(outcomes(&report), [FileOutcome::Imported]);
+}
