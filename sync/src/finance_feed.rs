@@ -107,8 +107,16 @@ impl FilesFeed {
         Ok(Self { publisher, urls })
     }
 
-    /// The files due when today is `today`, oldest month first.
+    /// The files due when today is `today`, oldest month first, each URL once (a pattern with
+    /// only `{yyyy}` names one yearly file for twelve months).
     pub fn due(&self, today: NaiveDate) -> Vec<DueFile> {
+        let mut seen = HashSet::new();
+        let mut due = self.every_due(today);
+        due.retain(|file| seen.insert(file.url.clone()));
+        due
+    }
+
+    fn every_due(&self, today: NaiveDate) -> Vec<DueFile> {
         match &self.urls {
             Urls::List(urls) => urls
                 .iter()
@@ -596,6 +604,17 @@ mod tests {
             ]
         );
         assert!(feed.due(date("2025-10-31")).is_empty());
+        let yearly = FilesFeed::new(&settings(serde_json::json!({
+            "kind": "spend_csv", "publisher": "GB-LAE-DEV",
+            "url_pattern": "http://x/{yyyy}.csv", "start": "2025-11",
+        })))
+        .unwrap();
+        let urls: Vec<String> = yearly
+            .due(date("2026-03-01"))
+            .into_iter()
+            .map(|d| d.url)
+            .collect();
+        assert_eq!(urls, ["http://x/2025.csv", "http://x/2026.csv"]);
         assert!(feed.due(date("2026-02-01")).iter().all(|d| d.monthly));
     }
 
