@@ -521,3 +521,33 @@ async fn a_files_source_held_elsewhere_is_skipped() {
     let report = run_once(&db, "trafford", &trafford).await;
     assert_eq!(outcomes(&report), [FileOutcome::Imported]);
 }
+
+/// A server that keeps failing ends the run (failed, naming the file); the files after it are
+/// left for the next run rather than asked of a server in trouble.
+#[tokio::test]
+async fn a_server_that_keeps_failing_ends_the_run() {
+    let server = FeedServer::start(|_| Reply::text(503, "Service Unavailable"));
+    let devon = settings(json!({
+        "kind": "spend_csv",
+        "publisher": "GB-LAE-DEV",
+        "urls": [
+            format!("{}/spend/a.csv", server.base_url()),
+            format!("{}/spend/b.csv", server.base_url()),
+        ],
+        "max_attempts": 3,
+    }));
+    let db = TestDb::new();
+    let report = run_once(&db, "devon", &devon).await;
+    assert_eq!(report.status, RunStatus::Failed);
+    assert_eq!(outcomes(&report), [FileOutcome::Failed]);
+    let error = report.error.unwrap();
+    assert!(
+        error.contains("/spend/a.csv") && error.contains("gave up after 3 attempts"),
+        "{error}"
+    );
+    assert_eq!((report.summary.requests, report.summary.retries), (3, 2));
+    assert_eq!(server.requests().len(), 3, "b.csv is not asked for");
+    let mut conn = db.url.connect().unwrap();
+    let state = register::sync_store::source_state(&mut conn, "devon").unwrap();
+    assert_eq!(state.last_error.as_deref(), Some(error.as_str()));
+}
