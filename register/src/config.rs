@@ -109,6 +109,93 @@ pub struct SourceSettings {
     /// Contracts Finder asks).
     #[serde(default)]
     pub rate_limited_wait_seconds: Option<f64>,
+    /// `spend_csv`: the org-id of the council whose spend the files are (`GB-LAE-DEV`).
+    #[serde(default)]
+    pub publisher: String,
+    /// `spend_csv`, `threesixtygiving`: the files to import, each fetched on every run and
+    /// imported when its content changed.
+    #[serde(default)]
+    pub urls: Vec<String>,
+    /// `spend_csv`: one file per month, the URL with month placeholders (`{yyyy}`, `{yy}`,
+    /// `{mm}`, `{m}`, `{mon}`, `{Mon}`, `{MON}`, `{month}`, `{Month}`, `{MONTH}`), expanded for
+    /// every month from `start` to the current one.
+    #[serde(default)]
+    pub url_pattern: String,
+}
+
+impl SourceSettings {
+    /// The options set that mean nothing for this source's kind, and the required ones that are
+    /// missing, as one message; `Ok` when there are none. Values themselves (a schedule, a
+    /// pattern, an org-id) are checked where they are read.
+    pub fn check_options(&self) -> Result<(), String> {
+        // The schedule and the HTTP client's timings apply to every kind.
+        let set: [(&str, bool); 11] = [
+            ("base_url", !self.base_url.is_empty()),
+            ("start", !self.start.is_empty()),
+            ("buyers", !self.buyers.is_empty()),
+            ("cpv", !self.cpv.is_empty()),
+            ("keywords", !self.keywords.is_empty()),
+            ("window_hours", self.window_hours.is_some()),
+            ("overlap_minutes", self.overlap_minutes.is_some()),
+            ("page_size", self.page_size.is_some()),
+            ("publisher", !self.publisher.is_empty()),
+            ("urls", !self.urls.is_empty()),
+            ("url_pattern", !self.url_pattern.is_empty()),
+        ];
+        let allowed: &[&str] = match self.kind {
+            SourceKind::FindATender | SourceKind::ContractsFinder => &[
+                "base_url",
+                "start",
+                "buyers",
+                "cpv",
+                "keywords",
+                "window_hours",
+                "overlap_minutes",
+                "page_size",
+            ],
+            // `start` is the first month of a pattern.
+            SourceKind::SpendCsv if !self.url_pattern.is_empty() => {
+                &["publisher", "url_pattern", "start"]
+            }
+            SourceKind::SpendCsv => &["publisher", "urls", "url_pattern"],
+            SourceKind::ThreeSixtyGiving => &["urls"],
+        };
+        let misplaced: Vec<&str> = set
+            .iter()
+            .filter(|(name, is_set)| *is_set && !allowed.contains(name))
+            .map(|(name, _)| *name)
+            .collect();
+        let kind = self.kind.code();
+        if !misplaced.is_empty() {
+            let (noun, verb) = if misplaced.len() == 1 {
+                ("option", "is")
+            } else {
+                ("options", "are")
+            };
+            return Err(format!(
+                "{noun} {} {verb} not used by kind `{kind}` (its options: {})",
+                misplaced.join(", "),
+                allowed.join(", ")
+            ));
+        }
+        let missing = match self.kind {
+            SourceKind::SpendCsv if self.publisher.trim().is_empty() => {
+                Some("publisher (the council's org-id, e.g. GB-LAE-DEV)")
+            }
+            SourceKind::SpendCsv if self.urls.is_empty() && self.url_pattern.is_empty() => {
+                Some("urls or url_pattern")
+            }
+            SourceKind::SpendCsv if !self.url_pattern.is_empty() && self.start.is_empty() => {
+                Some("start (the first month of url_pattern, e.g. 2024-04)")
+            }
+            SourceKind::ThreeSixtyGiving if self.urls.is_empty() => Some("urls"),
+            _ => None,
+        };
+        match missing {
+            Some(what) => Err(format!("kind `{kind}` needs {what}")),
+            None => Ok(()),
+        }
+    }
 }
 
 /// The kinds of feed the sync daemon reads.
@@ -119,6 +206,12 @@ pub enum SourceKind {
     FindATender,
     /// Contracts Finder (`/Published/Notices/OCDS/Search`, OCDS release packages).
     ContractsFinder,
+    /// A council's spend over £500 (Local Government Transparency Code CSV files), from a list
+    /// of URLs or one URL pattern per month.
+    SpendCsv,
+    /// 360Giving grants files (JSON package or CSV), from a list of URLs.
+    #[serde(rename = "threesixtygiving")]
+    ThreeSixtyGiving,
 }
 
 impl SourceKind {
@@ -126,14 +219,22 @@ impl SourceKind {
         match self {
             Self::FindATender => "find_a_tender",
             Self::ContractsFinder => "contracts_finder",
+            Self::SpendCsv => "spend_csv",
+            Self::ThreeSixtyGiving => "threesixtygiving",
         }
     }
 
-    /// The real service.
+    /// Files of rows fetched whole (spend, grants), rather than a feed walked in windows.
+    pub fn is_files(self) -> bool {
+        matches!(self, Self::SpendCsv | Self::ThreeSixtyGiving)
+    }
+
+    /// The real service; empty for kinds whose files are named by full URLs.
     pub fn default_base_url(self) -> &'static str {
         match self {
             Self::FindATender => "https://www.find-tender.service.gov.uk",
             Self::ContractsFinder => "https://www.contractsfinder.service.gov.uk",
+            Self::SpendCsv | Self::ThreeSixtyGiving => "",
         }
     }
 
@@ -141,7 +242,8 @@ impl SourceKind {
         match self {
             // Long windows are known to miss releases (uk-feeds.md 1.3); kingfisher uses 6 h.
             Self::FindATender => 6.0,
-            Self::ContractsFinder => 24.0,
+            // Not walked in windows.
+            Self::ContractsFinder | Self::SpendCsv | Self::ThreeSixtyGiving => 24.0,
         }
     }
 
@@ -149,6 +251,8 @@ impl SourceKind {
         match self {
             Self::FindATender => 10.0,
             Self::ContractsFinder => 2.0,
+            // Council and funder websites publish no limits; a second apart is polite.
+            Self::SpendCsv | Self::ThreeSixtyGiving => 1.0,
         }
     }
 }
@@ -428,6 +532,66 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("shedule"), "{err}");
+    }
+
+    fn source(text: &str) -> SourceSettings {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn files_kinds_read_and_their_options_are_checked() {
+        let spend = source(
+            "kind = \"spend_csv\"\npublisher = \"GB-LAE-DEV\"\nurl_pattern = \"https://x/{yyyy}-{mm}.csv\"\nstart = \"2024-04\"\n",
+        );
+        assert_eq!(spend.kind, SourceKind::SpendCsv);
+        assert_eq!(spend.check_options(), Ok(()));
+        let grants = source("kind = \"threesixtygiving\"\nurls = [\"https://x/g.json\"]\n");
+        assert_eq!(grants.kind, SourceKind::ThreeSixtyGiving);
+        assert_eq!(grants.kind.code(), "threesixtygiving");
+        assert_eq!(grants.check_options(), Ok(()));
+
+        let e = source("kind = \"spend_csv\"\npublisher = \"GB-LAE-DEV\"\nurls = [\"https://x/a.csv\"]\ncpv = [\"85\"]\n")
+            .check_options()
+            .unwrap_err();
+        assert!(
+            e.starts_with("option cpv is not used by kind `spend_csv`"),
+            "{e}"
+        );
+        let e = source("kind = \"find_a_tender\"\nurl_pattern = \"https://x/{mm}\"\npublisher = \"GB-LAE-DEV\"\n")
+            .check_options()
+            .unwrap_err();
+        assert!(
+            e.starts_with("options publisher, url_pattern are not used by kind `find_a_tender`"),
+            "{e}"
+        );
+        let e = source("kind = \"spend_csv\"\npublisher = \"GB-LAE-DEV\"\nurls = [\"https://x/a.csv\"]\nstart = \"2024-01\"\n")
+            .check_options()
+            .unwrap_err();
+        assert!(e.contains("option start is not used"), "{e}");
+        let e = source("kind = \"threesixtygiving\"\nurls = [\"https://x/g.json\"]\npublisher = \"GB-LAE-TRF\"\n")
+            .check_options()
+            .unwrap_err();
+        assert!(
+            e.contains("option publisher is not used by kind `threesixtygiving`"),
+            "{e}"
+        );
+
+        let missing = |text: &str| source(text).check_options().unwrap_err();
+        assert!(
+            missing("kind = \"spend_csv\"\nurls = [\"https://x/a.csv\"]\n")
+                .contains("needs publisher")
+        );
+        assert!(
+            missing("kind = \"spend_csv\"\npublisher = \"GB-LAE-DEV\"\n")
+                .contains("needs urls or url_pattern")
+        );
+        assert!(missing("kind = \"spend_csv\"\npublisher = \"GB-LAE-DEV\"\nurl_pattern = \"https://x/{mm}\"\n").contains("needs start"));
+        assert!(missing("kind = \"threesixtygiving\"\n").contains("needs urls"));
+        // OCDS sources are as before.
+        assert_eq!(
+            source("kind = \"contracts_finder\"\ncpv = [\"85\"]\n").check_options(),
+            Ok(())
+        );
     }
 
     fn tempfile_with(text: &str) -> TempToml {

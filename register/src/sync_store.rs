@@ -249,9 +249,46 @@ pub struct RunSummary {
     /// Releases stored after a repair (invalid number, invalid UTF-8).
     pub repaired: u64,
     pub rejects: Vec<RejectNote>,
-    /// For files of rows (spend, grants): the file's quality report.
+    /// For files of rows (spend, grants): the file's quality report; for a run of a files
+    /// source, the totals of the files it imported (their lists are in each file's run).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rows: Option<RowReport>,
+    /// For a run of a files source (`spend_csv`, `threesixtygiving`): what each due file
+    /// came to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileNote>,
+}
+
+/// One file of a files source in one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FileNote {
+    pub url: String,
+    pub outcome: FileOutcome,
+    /// The run that imported the file (or failed to), with its full quality report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<i64>,
+    /// SHA-256 of the body fetched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_hash: Option<String>,
+    /// The file's counts (its skip and reject lists are in its run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<RowReport>,
+    /// Why the file was not imported (`failed`), or the answer (`not_published`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FileOutcome {
+    /// New or changed content, imported.
+    Imported,
+    /// The same content as the last import: not imported again.
+    Unchanged,
+    /// The month's file is not there (HTTP 404): not published yet.
+    NotPublished,
+    /// Not fetched (a refusal, or the server kept failing) or not readable.
+    Failed,
 }
 
 /// A row file's quality report: what was read, imported, skipped and rejected, each skip and
@@ -423,19 +460,17 @@ fn commit_page_in(
     page: PageCommit<'_>,
     summary: &mut RunSummary,
 ) -> Result<Vec<String>, SyncStoreError> {
-    let payload_id: i64 = diesel::insert_into(raw_payloads::table)
-        .values((
-            raw_payloads::source_id.eq(page.source_id),
-            raw_payloads::run_id.eq(page.run_id),
-            raw_payloads::fetched_at.eq(now()),
-            raw_payloads::url.eq(page.url),
-            raw_payloads::status_code.eq(i32::from(page.status)),
-            raw_payloads::content_type.eq(page.content_type),
-            raw_payloads::content_hash.eq(crate::digest::sha256_hex(page.body)),
-            raw_payloads::body.eq(gzip(page.body)),
-        ))
-        .returning(raw_payloads::id)
-        .get_result(conn)?;
+    let payload_id = store_payload(
+        conn,
+        Payload {
+            source_id: page.source_id,
+            run_id: Some(page.run_id),
+            url: page.url,
+            status: page.status,
+            content_type: page.content_type,
+            body: page.body,
+        },
+    )?;
 
     // Which processes the register has already: they decide "new" versus "updated", and
     // keep releases the filters would leave out.
@@ -522,6 +557,33 @@ fn commit_page_in(
         .set(sync_runs::summary.eq(serde_json::to_string(summary)?))
         .execute(conn)?;
     Ok(outcome.recompiled)
+}
+
+/// A fetched body to keep (provenance and replay).
+pub struct Payload<'a> {
+    pub source_id: i64,
+    pub run_id: Option<i64>,
+    pub url: &'a str,
+    pub status: u16,
+    pub content_type: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+/// Stores `payload` gzip-compressed with its SHA-256 (`content_hash`); returns its id.
+pub fn store_payload(conn: &mut DbConnection, payload: Payload<'_>) -> Result<i64, SyncStoreError> {
+    Ok(diesel::insert_into(raw_payloads::table)
+        .values((
+            raw_payloads::source_id.eq(payload.source_id),
+            raw_payloads::run_id.eq(payload.run_id),
+            raw_payloads::fetched_at.eq(now()),
+            raw_payloads::url.eq(payload.url),
+            raw_payloads::status_code.eq(i32::from(payload.status)),
+            raw_payloads::content_type.eq(payload.content_type),
+            raw_payloads::content_hash.eq(crate::digest::sha256_hex(payload.body)),
+            raw_payloads::body.eq(gzip(payload.body)),
+        ))
+        .returning(raw_payloads::id)
+        .get_result(conn)?)
 }
 
 /// Page cache of the connection a sync run or a finance file is stored with: a page

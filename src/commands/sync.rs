@@ -4,14 +4,19 @@
 use std::thread::JoinHandle;
 
 use anyhow::Context;
-use register::{DatabaseUrl, Settings, sync_store::RunStatus};
+use register::{
+    DatabaseUrl, Settings,
+    sync_store::{FileOutcome, RunStatus},
+};
 use sync::runner::{self, RunReport, SyncDb};
 use tokio::sync::watch;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum SyncCommand {
-    /// Sync every configured source (or those named) once, then print what each run did.
-    /// Exits 1 if a run rejected releases, 2 if a run failed (it resumes next time).
+    /// Sync every configured source (or those named) once, then print what each run did (for
+    /// files sources, each file's rows read, imported, duplicates, skipped and rejected).
+    /// Exits 1 if a run rejected releases, rows or files, 2 if a run failed (it resumes next
+    /// time).
     Run {
         /// A source to run (a `[sources.<name>]` of the configuration); repeat for several.
         #[arg(long = "source", value_name = "NAME")]
@@ -128,6 +133,9 @@ fn describe(report: &RunReport) -> String {
     if report.skipped {
         return format!("{}: skipped, another process is syncing it", report.source);
     }
+    if report.kind.is_files() {
+        return describe_files(report);
+    }
     let s = &report.summary;
     let mut text = format!(
         "{}: run {} {}: {} page(s) in {} complete window(s); releases {} new, {} updated, {} unchanged, {} filtered out, {} rejected, {} repaired; {} request(s), {} retried, {:.1} s waiting",
@@ -168,6 +176,58 @@ fn describe(report: &RunReport) -> String {
             s.rejected as usize - s.rejects.len(),
             report.run_id.unwrap_or_default()
         ));
+    }
+    if let Some(error) = &report.error {
+        text.push_str(&format!("\n  error: {error}"));
+    }
+    text
+}
+
+/// A files source's run: the totals, then one line per due file.
+fn describe_files(report: &RunReport) -> String {
+    let s = &report.summary;
+    let count = |outcome| s.files.iter().filter(|f| f.outcome == outcome).count();
+    let mut text = format!(
+        "{}: run {} {}: {} file(s) due: {} imported, {} unchanged, {} not published, {} failed; {} request(s), {} retried, {:.1} s waiting",
+        report.source,
+        report.run_id.unwrap_or_default(),
+        report.status.code(),
+        s.files.len(),
+        count(FileOutcome::Imported),
+        count(FileOutcome::Unchanged),
+        count(FileOutcome::NotPublished),
+        count(FileOutcome::Failed),
+        s.requests,
+        s.retries,
+        s.waited_seconds,
+    );
+    for file in &s.files {
+        let run = file
+            .run_id
+            .map(|id| format!(" (run {id})"))
+            .unwrap_or_default();
+        let line = match (file.outcome, &file.rows, &file.reason) {
+            (FileOutcome::Imported, Some(rows), _) => format!(
+                "imported {}{run}: rows {} read, {} imported, {} duplicates, {} skipped, {} rejected",
+                file.url, rows.read, rows.imported, rows.duplicates, rows.skipped, rows.rejected
+            ),
+            (FileOutcome::Unchanged, ..) => {
+                format!(
+                    "unchanged {}: imported before, not imported again",
+                    file.url
+                )
+            }
+            (FileOutcome::NotPublished, ..) => {
+                format!("not published {}: HTTP 404 (not a failure)", file.url)
+            }
+            (_, _, reason) => format!(
+                "failed {}{run}: {}",
+                file.url,
+                reason.as_deref().unwrap_or("unknown reason")
+            ),
+        };
+        text.push_str("\n  ");
+        text.push_str(&line);
     }
     if let Some(error) = &report.error {
         text.push_str(&format!("\n  error: {error}"));

@@ -3,6 +3,7 @@
 
 pub mod file_import;
 pub mod filters;
+pub mod finance_feed;
 pub mod grants;
 pub mod http;
 pub mod london;

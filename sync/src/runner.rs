@@ -7,13 +7,16 @@
 //! moves the high-water mark to the end of each window it completes. A run stopped inside a
 //! window (killed, failed, shut down) leaves the window and its next page in the cursor; the
 //! next run continues from that page.
+//!
+//! Files sources (`spend_csv`, `threesixtygiving`) take the same lock and are then run by
+//! [`crate::finance_feed`].
 
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use register::{
     DatabaseUrl, DbPool,
-    config::{Settings, SourceSettings},
+    config::{Settings, SourceKind, SourceSettings},
     db::PooledConnection,
     releases::{self, Prepared},
     sync_store::{
@@ -25,6 +28,7 @@ use tokio::sync::watch;
 
 use crate::{
     filters::Filters,
+    finance_feed::{self, FilesFeed},
     http::{FeedClient, HttpPolicy},
     page::{self, ParsedPage},
     sources::{Feed, feed_for},
@@ -47,8 +51,8 @@ pub struct Source {
     pub name: String,
     pub settings: SourceSettings,
     pub schedule: Option<cron::Schedule>,
-    feed: Box<dyn Feed>,
-    client: FeedClient,
+    plan: Plan,
+    pub(crate) client: FeedClient,
     filters: Filters,
     page_size: usize,
     window: chrono::Duration,
@@ -67,6 +71,12 @@ pub enum SetupError {
     Unknown(String, String),
 }
 
+/// How a source is read: a feed walked window by window, or files fetched whole.
+enum Plan {
+    Feed(Box<dyn Feed>),
+    Files(FilesFeed),
+}
+
 fn seconds(value: f64) -> Duration {
     Duration::from_secs_f64(value.max(0.0))
 }
@@ -77,6 +87,11 @@ impl Source {
             source_name: name.to_owned(),
             message,
         };
+        settings.check_options().map_err(invalid)?;
+        let plan = match feed_for(settings) {
+            Some(feed) => Plan::Feed(feed),
+            None => Plan::Files(FilesFeed::new(settings).map_err(invalid)?),
+        };
         let schedule = match settings.schedule.trim() {
             "" => None,
             text => Some(text.parse::<cron::Schedule>().map_err(|e| {
@@ -86,6 +101,8 @@ impl Source {
             })?),
         };
         let start = match settings.start.trim() {
+            // A files source's `start` is a month, read by its plan.
+            _ if settings.kind.is_files() => None,
             "" => None,
             text => Some(parse_start(text).ok_or_else(|| {
                 invalid(format!(
@@ -135,7 +152,7 @@ impl Source {
             name: name.to_owned(),
             settings: settings.clone(),
             schedule,
-            feed: feed_for(settings),
+            plan,
             client,
             filters: Filters {
                 buyers: settings.buyers.clone(),
@@ -190,6 +207,7 @@ pub fn sources(settings: &Settings, only: &[String]) -> Result<Vec<Source>, Setu
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunReport {
     pub source: String,
+    pub kind: SourceKind,
     /// Absent when the run did not start (another process holds the source).
     pub run_id: Option<i64>,
     pub status: RunStatus,
@@ -220,7 +238,7 @@ pub enum RunError {
     Join(#[from] tokio::task::JoinError),
 }
 
-async fn blocking<R: Send + 'static>(
+pub(crate) async fn blocking<R: Send + 'static>(
     work: impl FnOnce() -> Result<R, sync_store::SyncStoreError> + Send + 'static,
 ) -> Result<R, RunError> {
     Ok(tokio::task::spawn_blocking(work).await??)
@@ -241,6 +259,7 @@ pub async fn run_source(
         tracing::info!(source = %source.name, "another process is syncing this source; skipped");
         return Ok(RunReport {
             source: source.name.clone(),
+            kind: source.settings.kind,
             run_id: None,
             status: RunStatus::Succeeded,
             summary: RunSummary::default(),
@@ -249,6 +268,9 @@ pub async fn run_source(
             skipped: true,
         });
     };
+    if let Plan::Files(files) = &source.plan {
+        return finance_feed::run(db, source, files, stop).await;
+    }
 
     let (source_id, run_id, mut cursor) = {
         let pool = db.pool.clone();
@@ -309,6 +331,7 @@ pub async fn run_source(
     }
     Ok(RunReport {
         source: source.name.clone(),
+        kind: source.settings.kind,
         run_id: Some(run_id),
         status,
         summary,
@@ -319,7 +342,17 @@ pub async fn run_source(
 }
 
 /// The settings recorded with the source (for the status page).
-fn settings_json(settings: &SourceSettings) -> serde_json::Value {
+pub(crate) fn settings_json(settings: &SourceSettings) -> serde_json::Value {
+    if settings.kind.is_files() {
+        return serde_json::json!({
+            "kind": settings.kind.code(),
+            "schedule": settings.schedule,
+            "start": settings.start,
+            "publisher": settings.publisher,
+            "urls": settings.urls,
+            "url_pattern": settings.url_pattern,
+        });
+    }
     serde_json::json!({
         "kind": settings.kind.code(),
         "base_url": settings.base_url,
@@ -358,6 +391,9 @@ async fn walk(
     summary: &mut RunSummary,
     stop: &mut watch::Receiver<bool>,
 ) -> Result<Walk, RunError> {
+    let Plan::Feed(feed) = &source.plan else {
+        return Ok(Walk::Done);
+    };
     let until = Utc::now();
     let mut window = match cursor.window.clone() {
         Some(progress) => progress,
@@ -392,11 +428,10 @@ async fn walk(
         if *stop.borrow() {
             break Walk::Stopped;
         }
-        let url = window.next.clone().unwrap_or_else(|| {
-            source
-                .feed
-                .window_url(window.from, window.upto.unwrap_or(window.to))
-        });
+        let url = window
+            .next
+            .clone()
+            .unwrap_or_else(|| feed.window_url(window.from, window.upto.unwrap_or(window.to)));
         let fetched = tokio::select! {
             fetched = source.client.get_parsed(&url, |body| {
                 page::parse_package(body).map_err(|e| e.to_string())
@@ -707,6 +742,38 @@ mod tests {
         assert!(e.contains("window_hours must be above 0"), "{e}");
         let e = error(serde_json::json!({"base_url": "ftp://example"}));
         assert!(e.contains("must start with http"), "{e}");
+    }
+
+    #[test]
+    fn files_sources_are_checked_with_messages_that_name_the_source() {
+        let new = |value: serde_json::Value| {
+            Source::new("devon", &serde_json::from_value(value).unwrap()).map(|_| ())
+        };
+        let e = new(serde_json::json!({
+            "kind": "spend_csv", "publisher": "GB-LAE-DEV", "urls": ["http://x/a.csv"], "cpv": ["85"],
+        }))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("source `devon`: option cpv is not used"),
+            "{e}"
+        );
+        let e = new(serde_json::json!({
+            "kind": "spend_csv", "publisher": "Devon", "urls": ["http://x/a.csv"],
+        }))
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("source `devon`: publisher `Devon`"), "{e}");
+        let e = new(serde_json::json!({"kind": "find_a_tender", "url_pattern": "http://x/{mm}"}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("source `devon`: option url_pattern"), "{e}");
+        new(serde_json::json!({
+            "kind": "spend_csv", "publisher": "GB-LAE-DEV", "url_pattern": "http://x/{yyyy}/{mon}.csv",
+            "start": "2025-04", "schedule": "0 0 6 * * *",
+        }))
+        .unwrap();
+        new(serde_json::json!({"kind": "threesixtygiving", "urls": ["https://x/g.json"]})).unwrap();
     }
 
     #[test]

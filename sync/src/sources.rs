@@ -52,8 +52,9 @@ impl Feed for ContractsFinder {
     }
 }
 
-/// The adapter for a configured source.
-pub fn feed_for(settings: &SourceSettings) -> Box<dyn Feed> {
+/// The adapter for a configured source; `None` for kinds that are files, not feeds
+/// ([`crate::finance_feed`]).
+pub fn feed_for(settings: &SourceSettings) -> Option<Box<dyn Feed>> {
     let base_url = if settings.base_url.is_empty() {
         settings.kind.default_base_url().to_owned()
     } else {
@@ -61,14 +62,15 @@ pub fn feed_for(settings: &SourceSettings) -> Box<dyn Feed> {
     };
     let page_size = settings.page_size.unwrap_or(100).clamp(1, 100);
     match settings.kind {
-        SourceKind::FindATender => Box::new(FindATender {
+        SourceKind::FindATender => Some(Box::new(FindATender {
             base_url,
             page_size,
-        }),
-        SourceKind::ContractsFinder => Box::new(ContractsFinder {
+        })),
+        SourceKind::ContractsFinder => Some(Box::new(ContractsFinder {
             base_url,
             page_size,
-        }),
+        })),
+        SourceKind::SpendCsv | SourceKind::ThreeSixtyGiving => None,
     }
 }
 

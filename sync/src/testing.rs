@@ -90,6 +90,51 @@ impl Reply {
     }
 }
 
+/// Files served by path, as a council's or a funder's website serves them: 200 with the
+/// bytes as stored (no compression) or 404. Clones share the files, so a test can change or
+/// remove one while it is served.
+#[derive(Debug, Clone, Default)]
+pub struct Files {
+    by_path: Arc<Mutex<HashMap<String, ServedFile>>>,
+}
+
+/// A served file's content type and bytes.
+type ServedFile = (String, Vec<u8>);
+
+impl Files {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Serves `body` at `path` (`/spend/2026-03.csv`) with `content_type`, replacing any file
+    /// there.
+    pub fn put(&self, path: &str, content_type: &str, body: impl Into<Vec<u8>>) {
+        lock(&self.by_path).insert(path.to_owned(), (content_type.to_owned(), body.into()));
+    }
+
+    pub fn remove(&self, path: &str) {
+        lock(&self.by_path).remove(path);
+    }
+
+    /// The handler for [`FeedServer::start`].
+    pub fn reply(&self, request: &Request) -> Reply {
+        match lock(&self.by_path).get(&request.path) {
+            Some((content_type, body)) => Reply::Status {
+                code: 200,
+                headers: vec![("Content-Type".to_string(), content_type.clone())],
+                body: body.clone(),
+            },
+            None => Reply::text(404, "Not Found"),
+        }
+    }
+
+    /// Starts a server for these files (faults go in with [`FeedServer::inject`]).
+    pub fn serve(&self) -> FeedServer {
+        let files = self.clone();
+        FeedServer::start(move |request| files.reply(request))
+    }
+}
+
 type Handler = dyn Fn(&Request) -> Reply + Send + Sync;
 
 struct Shared {
@@ -942,6 +987,29 @@ mod tests {
         assert!(second.starts_with(b"HTTP/1.1 503 Service Unavailable\r\n"));
         assert!(second.ends_with(b"\r\n\r\nbusy"));
         assert!(third.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    }
+
+    #[test]
+    fn files_are_served_by_path_and_can_change() {
+        let files = Files::new();
+        files.put("/a.csv", "text/csv", "x,y\n1,2\n");
+        let server = files.serve();
+        let get = |path: &str| {
+            raw_exchange(
+                &server,
+                format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+            )
+        };
+        let found = String::from_utf8(get("/a.csv")).unwrap();
+        assert!(found.starts_with("HTTP/1.1 200 OK\r\n"), "{found}");
+        assert!(
+            found.contains("Content-Type: text/csv\r\n") && found.ends_with("\r\n\r\nx,y\n1,2\n")
+        );
+        assert!(get("/b.csv").starts_with(b"HTTP/1.1 404 Not Found\r\n"));
+        files.put("/a.csv", "text/csv", "changed");
+        assert!(get("/a.csv").ends_with(b"\r\n\r\nchanged"));
+        files.remove("/a.csv");
+        assert!(get("/a.csv").starts_with(b"HTTP/1.1 404 Not Found\r\n"));
     }
 
     #[test]
