@@ -11,6 +11,7 @@ mod feeds;
 mod finance;
 mod health;
 mod http;
+mod identity;
 mod import;
 mod migrations;
 mod ocds_cli;
