@@ -324,11 +324,13 @@ pub struct Identifier {
     pub id: String,
     /// Whether the profile is kept under this id.
     pub canonical: bool,
-    /// How it was recognised ([`GRANT_ORGANISATION`], [`PARTY_IDENTIFIERS`]); none for the
-    /// canonical id.
+    /// How it was recognised: `360giving_organisation` (a 360Giving organisation's id with its
+    /// charity and company numbers) or `ocds_party_identifiers` (an OCDS party's id,
+    /// `identifier` and `additionalIdentifiers`); none for the canonical id.
     pub method: Option<String>,
     /// Where: the grant id or the ocid that said so.
     pub source: Option<String>,
+    /// When it was first recorded (UTC).
     #[schema(value_type = Option<String>)]
     pub recorded_at: Option<NaiveDateTime>,
 }
