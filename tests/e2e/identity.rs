@@ -427,3 +427,52 @@ async fn payments_count_by_any_id_and_never_show_a_redacted_name() {
         .await;
     assert!(!all.unwrap().contains("\"REDACTED\""));
 }
+
+#[tokio::test]
+async fn a_funder_and_a_recipient_are_one_whichever_id_a_grant_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("foundation-grants.csv");
+    // A community foundation (a charitable company) funds one group twice: once under the
+    // foundation's own id for it with its charity number, once under the charity number.
+    std::fs::write(
+        &file,
+        "Identifier,Title,Description,Currency,Amount Awarded,Award Date,\
+         Recipient Org:Identifier,Recipient Org:Name,Recipient Org:Charity Number,\
+         Funding Org:Identifier,Funding Org:Name,Funding Org:Charity Number,\
+         Funding Org:Company Number\n\
+         360G-cf-1,Youth club,Weekly sessions,GBP,5000,2024-04-01,\
+         360G-cf-org-youth_hub,Youth Hub,1199999,\
+         GB-CHC-1000001,Community Foundation,1000001,2345678\n\
+         360G-cf-2,Youth club,Summer sessions,GBP,2500,2024-07-01,\
+         GB-CHC-1199999,YOUTH HUB,,\
+         GB-CHC-1000001,Community Foundation,1000001,2345678\n",
+    )
+    .unwrap();
+    let db = TestDb::new();
+    let output = ocreg(dir.path())
+        .args(["--database", &db.url_string(), "import", "grants"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let app = TestApp::spawn_with_pool(db.pool(), db.url.backend(), Some(db));
+
+    let (funder, _) = profile(&app, "GB-CHC-1000001").await;
+    assert_eq!(funder["org_id"], "GB-COH-02345678");
+    assert_eq!(ids_of(&funder), ["GB-COH-02345678", "GB-CHC-1000001"]);
+    assert_eq!(funder["identifiers"][1]["source"], "360G-cf-1");
+    assert_eq!(funder["appearances"]["as_funder"], 2);
+    assert_eq!(funder["roles"], json!(["funder"]));
+
+    let (hub, _) = profile(&app, "360G-cf-org-youth_hub").await;
+    assert_eq!(hub["org_id"], "GB-CHC-1199999");
+    assert_eq!(hub["appearances"]["as_grant_recipient"], 2);
+    assert_eq!(hub["name"], "Youth Hub");
+    assert_eq!(hub["other_names"], json!(["YOUTH HUB"]));
+    assert_eq!(
+        listed(&app, "").await,
+        ["GB-COH-02345678", "GB-CHC-1199999"],
+        "two organisations, each once"
+    );
+}
