@@ -55,9 +55,10 @@ pub const SCHEME_RANK: [&str; 19] = [
     "360G",
 ];
 
-/// Whether an organisation has at most one id of `scheme`: the registers and official lists.
-/// Publishers' own ids (`360G`, Contracts Finder and Salesforce ids) and lists we do not know
-/// may name one organisation several times.
+/// Whether an organisation has at most one id of the known list `scheme`
+/// ([`org_ids::known_scheme`]): the registers and official lists. Publishers' own ids (`360G`,
+/// `GB-CFS`, `GB-SRS`) may name one organisation several times; lists we do not know are never
+/// checked.
 pub fn one_per_organisation(scheme: &str) -> bool {
     !matches!(scheme, "GB-CFS" | "GB-SRS" | "360G")
 }
