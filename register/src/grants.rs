@@ -18,10 +18,16 @@ pub struct GrantRow {
     pub award_date: NaiveDate,
     pub funder_org_id: String,
     pub funder_name: String,
+    /// Other org-ids the funder is known by (from its charity and company numbers): recorded
+    /// as equivalent to `funder_org_id` ([`crate::identity`]). Usually empty.
+    pub funder_equivalent_ids: Vec<String>,
     pub recipient_org_id: String,
     /// Absent for an individual.
     pub recipient_name: Option<String>,
     pub recipient_is_individual: bool,
+    /// Other org-ids the recipient organisation is known by, as for the funder (never set for
+    /// an individual).
+    pub recipient_equivalent_ids: Vec<String>,
     pub planned_start: Option<NaiveDate>,
     pub planned_end: Option<NaiveDate>,
     pub programme: Option<String>,
@@ -93,22 +99,50 @@ pub fn store_grants(
             }
         }
         if changed {
-            // Funders and recipients get organisation profiles (never an individual).
-            crate::organisations::note(
+            // Funders and recipients get organisation profiles (never an individual), one
+            // per organisation whichever of its ids a grant uses.
+            note_organisation(
                 conn,
                 &row.funder_org_id,
                 &row.funder_name,
-                vec!["funder".to_owned()],
+                &row.funder_equivalent_ids,
+                "funder",
+                &row.grant_id,
             )?;
             if let (false, Some(name)) = (row.recipient_is_individual, &row.recipient_name) {
-                crate::organisations::note(
+                note_organisation(
                     conn,
                     &row.recipient_org_id,
                     name,
-                    vec!["grantRecipient".to_owned()],
+                    &row.recipient_equivalent_ids,
+                    "grantRecipient",
+                    &row.grant_id,
                 )?;
             }
         }
     }
     Ok(stored)
+}
+
+fn note_organisation(
+    conn: &mut DbConnection,
+    org_id: &str,
+    name: &str,
+    equivalent_ids: &[String],
+    role: &str,
+    grant_id: &str,
+) -> QueryResult<()> {
+    crate::organisations::note(conn, org_id, name, vec![role.to_owned()])?;
+    if equivalent_ids.iter().any(|id| id != org_id) {
+        let mut ids = vec![org_id.to_owned()];
+        ids.extend(equivalent_ids.iter().cloned());
+        crate::identity::record(
+            conn,
+            &ids,
+            name,
+            crate::identity::GRANT_ORGANISATION,
+            grant_id,
+        )?;
+    }
+    Ok(())
 }

@@ -10,6 +10,7 @@ pub mod export;
 pub mod extension;
 pub mod flatten;
 pub mod grants;
+pub mod identity;
 pub mod org_ids;
 pub mod organisations;
 pub mod overlaps;

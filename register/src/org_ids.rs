@@ -83,6 +83,35 @@ pub fn normalise_org_id(text: &str) -> Option<String> {
     unknown_scheme(text)
 }
 
+/// The known list code (`GB-COH`, `360G`...) of a normalised org-id, or None for an unknown list
+/// or text that is not an org-id.
+pub fn known_scheme(org_id: &str) -> Option<&'static str> {
+    SCHEMES.iter().map(|(scheme, _)| *scheme).find(|scheme| {
+        org_id
+            .strip_prefix(scheme)
+            .is_some_and(|rest| rest.len() > 1 && rest.starts_with('-'))
+    })
+}
+
+/// The normalised org-id of an OCDS `identifier` (`{"scheme": "GB-COH", "id": "7962245"}` is
+/// `GB-COH-07962245`); an id already written with its scheme (`GB-COH-07962245`) is read as
+/// it is. None when the two do not make an org-id.
+pub fn from_identifier(scheme: &str, id: &str) -> Option<String> {
+    let (scheme, id) = (scheme.trim(), id.trim());
+    if scheme.is_empty() || id.is_empty() {
+        return None;
+    }
+    let prefixed = id
+        .get(..scheme.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(scheme))
+        && id[scheme.len()..].starts_with(['-', '_', ' ']);
+    if prefixed {
+        normalise_org_id(id)
+    } else {
+        normalise_org_id(&format!("{scheme}-{id}"))
+    }
+}
+
 /// The id after `scheme` at the start of `text`, when `text` starts with the scheme's parts
 /// separated (and followed) by runs of `-`, `_` or whitespace.
 fn strip_scheme<'a>(text: &'a str, scheme: &str) -> Option<&'a str> {
@@ -531,6 +560,33 @@ mod tests {
         assert_eq!(id("ABC-DEF-1"), None);
         assert_eq!(id(""), None);
         assert_eq!(id("   "), None);
+    }
+
+    #[test]
+    fn known_schemes_of_normalised_ids() {
+        assert_eq!(known_scheme("GB-COH-07962245"), Some("GB-COH"));
+        assert_eq!(known_scheme("GB-SC-SC012345"), Some("GB-SC"));
+        assert_eq!(known_scheme("GB-SCOTLAND-1"), None);
+        assert_eq!(known_scheme("360G-trafford-x"), Some("360G"));
+        assert_eq!(known_scheme("US-EIN-12-3456789"), None);
+        assert_eq!(known_scheme("GB-COH-"), None);
+        assert_eq!(known_scheme("buyer-1"), None);
+    }
+
+    #[test]
+    fn identifiers_make_org_ids() {
+        assert_eq!(
+            from_identifier("GB-COH", "7962245"),
+            some("GB-COH-07962245")
+        );
+        assert_eq!(
+            from_identifier(" gb-coh ", "GB-COH-07962245"),
+            some("GB-COH-07962245")
+        );
+        assert_eq!(from_identifier("GB-CHC", "1146179"), some("GB-CHC-1146179"));
+        assert_eq!(from_identifier("GB-CHC", "n/a"), None);
+        assert_eq!(from_identifier("internal", "1234"), None);
+        assert_eq!(from_identifier("", "1234"), None);
     }
 
     #[test]

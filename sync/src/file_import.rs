@@ -218,10 +218,37 @@ fn spend_line(row: &SpendRow) -> SpendLine {
 }
 
 fn grant_row(grant: &Grant) -> GrantRow {
-    let (recipient_org_id, recipient_name, recipient_is_individual) = match &grant.recipient {
-        Recipient::Organisation { id, name, .. } => (id.clone(), Some(name.clone()), false),
-        Recipient::Individual { id } => (id.clone(), None, true),
+    let (recipient_org_id, recipient_name, recipient_is_individual, recipient_equivalent_ids) =
+        match &grant.recipient {
+            Recipient::Organisation {
+                id,
+                name,
+                equivalent_ids,
+                ..
+            } => (
+                id.clone(),
+                Some(name.clone()),
+                false,
+                equivalent_ids.clone(),
+            ),
+            Recipient::Individual { id } => (id.clone(), None, true, Vec::new()),
+        };
+    // The funder's numbers are read from the grant as published (the parser keeps only its id
+    // and name), the same way as a recipient's.
+    let funder = grant
+        .raw
+        .pointer("/fundingOrganization/0")
+        .unwrap_or(&serde_json::Value::Null);
+    let number = |key: &str| match funder.get(key) {
+        Some(serde_json::Value::String(s)) => Some(s.clone()),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
     };
+    let funder_equivalent_ids = register::org_ids::equivalent_ids(
+        &grant.funder_id,
+        number("charityNumber").as_deref(),
+        number("companyNumber").as_deref(),
+    );
     GrantRow {
         grant_id: grant.id.clone(),
         title: grant.title.clone(),
@@ -231,9 +258,11 @@ fn grant_row(grant: &Grant) -> GrantRow {
         award_date: grant.award_date,
         funder_org_id: grant.funder_id.clone(),
         funder_name: grant.funder_name.clone(),
+        funder_equivalent_ids,
         recipient_org_id,
         recipient_name,
         recipient_is_individual,
+        recipient_equivalent_ids,
         planned_start: grant.planned_start,
         planned_end: grant.planned_end,
         programme: grant.programme.clone(),

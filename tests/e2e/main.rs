@@ -12,6 +12,7 @@ mod finance;
 mod finance_sync;
 mod health;
 mod http;
+mod identity;
 mod import;
 mod migrations;
 mod ocds_cli;

@@ -1,7 +1,10 @@
 //! Organisations: `GET /api/v1/organisations` and `GET /api/v1/organisations/{id}`.
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
-use register::organisations::{self, Appearances, Lookup, Organisation};
+use register::{
+    identity::{self, Identifier},
+    organisations::{self, Appearances, Lookup, Organisation},
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -25,19 +28,31 @@ pub struct OrganisationQuery {
     pub cursor: Option<String>,
 }
 
-/// One organisation, across every role it plays.
+/// One organisation, across every role it plays and every id it is known by. `org_id` is its
+/// canonical id; `identifiers` lists all its ids (the canonical one first) with how and where
+/// each was recognised as the organisation's.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
-    "org_id": "GB-LAE-MAN", "name": "Manchester City Council", "other_names": [],
-    "roles": ["buyer", "funder"],
-    "appearances": {"as_buyer": 12, "as_supplier": 0, "as_party": 14},
-    "links": {"as_buyer": "http://127.0.0.1:8080/api/v1/contracts?buyer=GB-LAE-MAN"}
+    "org_id": "GB-COH-07962245", "name": "Cyril Flint Befrienders",
+    "other_names": ["CYRIL FLINT BEFRIENDERS LIMITED"],
+    "roles": ["grantRecipient", "supplier"],
+    "identifiers": [
+        {"id": "GB-COH-07962245", "canonical": true, "method": null, "source": null, "recorded_at": null},
+        {"id": "GB-CHC-1146179", "canonical": false, "method": "360giving_organisation",
+         "source": "360G-traffordmbc-VSG1345", "recorded_at": "2026-11-24T13:00:00"}
+    ],
+    "appearances": {"as_buyer": 0, "as_supplier": 1, "as_party": 1, "as_funder": 0,
+                    "as_grant_recipient": 1, "as_payer": 0, "as_payee": 0},
+    "links": {"as_supplier": "http://127.0.0.1:8080/api/v1/contracts?supplier=GB-COH-07962245"}
 }))]
 pub struct Profile {
+    /// The canonical id: the one the profile is kept under.
     pub org_id: String,
     pub name: String,
+    /// Every other name it was published under, by any of its ids.
     pub other_names: Vec<String>,
     pub roles: Vec<String>,
+    pub identifiers: Vec<Identifier>,
     #[schema(value_type = Object)]
     pub appearances: Option<Appearances>,
     #[schema(value_type = Object)]
@@ -50,18 +65,20 @@ pub struct OrganisationPage {
     pub links: Links,
 }
 
-fn profile(org: Organisation) -> Profile {
+fn profile(org: Organisation, identifiers: Vec<Identifier>) -> Profile {
     Profile {
         org_id: org.org_id,
         name: org.name,
         other_names: org.other_names,
         roles: org.roles,
+        identifiers,
         appearances: None,
         links: None,
     }
 }
 
-/// Organisations in the register (buyers, suppliers, funders...), one per org-id.
+/// Organisations in the register (buyers, suppliers, funders, grant recipients...), each once
+/// under its canonical id, whichever ids the sources used (`identifiers` lists them all).
 #[utoipa::path(
     tag = "register",
     params(OrganisationQuery),
@@ -84,29 +101,48 @@ pub async fn list(
     let after = row_cursor(query.cursor.as_deref())?;
     let (q, role) = (query.q.clone(), query.role.clone());
     let pool = state.pool.clone();
-    let (orgs, next) = state
+    let (orgs, mut identifiers, next) = state
         .blocking(move || -> Result<_, ApiError> {
             let mut conn = pool.get()?;
-            organisations::page(&mut conn, q.as_deref(), role.as_deref(), limit, after)
-                .map_err(|e| ApiError::Internal(e.to_string()))
+            let internal = |e: diesel::result::Error| ApiError::Internal(e.to_string());
+            let (orgs, next) =
+                organisations::page(&mut conn, q.as_deref(), role.as_deref(), limit, after)
+                    .map_err(internal)?;
+            let ids: Vec<String> = orgs.iter().map(|o| o.org_id.clone()).collect();
+            let identifiers = identity::identifiers(&mut conn, &ids).map_err(internal)?;
+            Ok((orgs, identifiers, next))
         })
         .await??;
     let base = state.publisher.base_url(&req);
     Ok(HttpResponse::Ok().json(OrganisationPage {
-        data: orgs.into_iter().map(profile).collect(),
+        data: orgs
+            .into_iter()
+            .map(|org| {
+                let ids = identifiers.remove(&org.org_id).unwrap_or_default();
+                profile(org, ids)
+            })
+            .collect(),
         links: Links {
             next: next.map(|n| next_url(&req, &base, &n.to_string())),
         },
     }))
 }
 
-/// One organisation's profile, by org-id (`GB-CHC-1234567`) or bare registration number
-/// (`1234567`, when it identifies one organisation).
+/// One organisation's profile, by any of its org-ids (`GB-CHC-1234567`, or another spelling of
+/// one: `GB-COH-1234` for `GB-COH-00001234`) or a bare registration number (`1234567`, when it
+/// identifies one organisation).
+///
+/// An id that is not the organisation's canonical id (a charity number of a charitable company
+/// profiled under its company number, a publisher's own id) answers directly with the same
+/// profile, not a redirect: `org_id` in the body is the canonical id, and a
+/// `Link: <…/api/v1/organisations/{canonical id}>; rel="canonical"` header names its address.
+/// Appearances count every record, grant and payment naming any of its ids, once each.
 #[utoipa::path(
     tag = "register",
-    params(("id" = String, Path, description = "An org-id or a bare registration number")),
+    params(("id" = String, Path, description = "Any org-id of the organisation, or a bare registration number")),
     responses(
-        (status = 200, description = "The organisation's profile", body = Profile),
+        (status = 200, description = "The organisation's profile (the same whichever of its ids is asked for)", body = Profile,
+         headers(("Link" = String, description = "`<…/api/v1/organisations/{canonical id}>; rel=\"canonical\"`"))),
         (status = 300, description = "A bare number matching several organisations: `errors` lists them", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
     )
@@ -126,15 +162,21 @@ pub async fn get(
             let internal = |e: diesel::result::Error| ApiError::Internal(e.to_string());
             match organisations::lookup(&mut conn, &wanted).map_err(internal)? {
                 Lookup::Found(org) => {
+                    let identifiers =
+                        identity::identifiers(&mut conn, std::slice::from_ref(&org.org_id))
+                            .map_err(internal)?
+                            .remove(&org.org_id)
+                            .unwrap_or_default();
+                    let ids: Vec<String> = identifiers.iter().map(|i| i.id.clone()).collect();
                     let appearances =
-                        organisations::appearances(&mut conn, &org.org_id).map_err(internal)?;
-                    Ok(Ok((org, appearances)))
+                        organisations::appearances(&mut conn, &ids).map_err(internal)?;
+                    Ok(Ok((org, identifiers, appearances)))
                 }
                 other => Ok(Err(other)),
             }
         })
         .await??;
-    let (org, appearances) = match found {
+    let (org, identifiers, appearances) = match found {
         Ok(found) => found,
         Err(Lookup::Ambiguous(candidates)) => {
             return Err(ApiError::Ambiguous {
@@ -157,8 +199,14 @@ pub async fn get(
         "as_supplier": format!("{base}/api/v1/contracts?supplier={}", org.org_id),
         "intentions": format!("{base}/api/v1/intentions?buyer={}", org.org_id),
     });
-    let mut profile = profile(org);
+    let canonical = format!(
+        "<{base}/api/v1/organisations/{}>; rel=\"canonical\"",
+        org.org_id
+    );
+    let mut profile = profile(org, identifiers);
     profile.appearances = Some(appearances);
     profile.links = Some(links);
-    Ok(HttpResponse::Ok().json(profile))
+    Ok(HttpResponse::Ok()
+        .insert_header(("Link", canonical))
+        .json(profile))
 }
