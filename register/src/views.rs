@@ -312,13 +312,21 @@ macro_rules! apply_record_filters {
             query = query.filter(records::buyer_org_id.eq(buyer.trim().to_owned()));
         }
         if let Some(supplier) = &filters.supplier {
-            query = query.filter(records::supplier_org_ids.like(json_item_like(supplier, false)));
+            query = query.filter(
+                records::supplier_org_ids
+                    .like(json_item_like(supplier, false))
+                    .escape('\\'),
+            );
         }
         if let Some(status) = &filters.status {
             query = query.filter(records::status.eq(status.trim().to_owned()));
         }
         if let Some(cpv) = &filters.cpv {
-            query = query.filter(records::cpv_codes.like(json_item_like(cpv, true)));
+            query = query.filter(
+                records::cpv_codes
+                    .like(json_item_like(cpv, true))
+                    .escape('\\'),
+            );
         }
         if let Some(area) = &filters.area {
             let pattern = format!("%{}%", escape_like(&area.trim().to_lowercase()));
@@ -346,7 +354,11 @@ macro_rules! apply_record_filters {
             query = query.filter(records::updated_at.ge(d));
         }
         if let Some(partner) = &filters.partner {
-            query = query.filter(records::partner_org_ids.like(json_item_like(partner, false)));
+            query = query.filter(
+                records::partner_org_ids
+                    .like(json_item_like(partner, false))
+                    .escape('\\'),
+            );
         }
         if let Some(level) = &filters.level {
             query = query.filter(records::commissioning_level.eq(level.trim().to_owned()));
@@ -557,7 +569,8 @@ fn filtered<'a>(view: View, filters: &'a Filters, backend: Backend) -> Query<'a>
 }
 
 /// A LIKE pattern finding `value` as an item of a JSON array of strings (whole, or as a
-/// prefix when `prefix`).
+/// prefix when `prefix`). Use it with `.escape('\\')`: SQLite has no default escape
+/// character, so without it an id holding `_` or `%` would never match there.
 pub fn json_item_like(value: &str, prefix: bool) -> String {
     let value = escape_like(&value.trim().replace('"', ""));
     if prefix {

@@ -273,6 +273,7 @@ async fn grants_sync_on_its_schedule_once_and_show_in_the_status_api() {
         sync_db,
         vec![source],
         stop,
+        sync::relinker::EVERY,
         move |report: &RunReport| {
             let _ = report_tx.send(report.clone());
         },

@@ -151,6 +151,17 @@ async fn filters_narrow_every_view() {
     let supplier = ocids(&page(&app, "/api/v1/contracts?supplier=GB-COH-01234567").await);
     assert_eq!(supplier.len(), all.len());
     assert!(ocids(&page(&app, "/api/v1/contracts?supplier=GB-COH-99").await).is_empty());
+    // Ids may hold LIKE's wildcards (360Giving's `360G-trafford-be_active`): matched as written.
+    let mut underscored = release(41, "award");
+    underscored["awards"][0]["suppliers"][0]["id"] = json!("360G-trafford-be_active");
+    seed(&app, vec![underscored]);
+    assert_eq!(
+        ocids(&page(&app, "/api/v1/contracts?supplier=360G-trafford-be_active").await),
+        vec!["ocds-b5fd17-0041"]
+    );
+    assert!(
+        ocids(&page(&app, "/api/v1/contracts?supplier=360G-trafford-beXactive").await).is_empty()
+    );
 
     let cpv = page(&app, "/api/v1/opportunities?cpv=8531").await;
     assert!(
