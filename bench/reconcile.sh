@@ -41,15 +41,16 @@ if [ ! -s "$DB" ]; then
 fi
 
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-4s %9s %9s %8s %7s %9s\n' run payments contracts links s "max RSS"
+printf '%-4s %9s %9s %8s %7s %7s %9s\n' run payments contracts links s "cpu s" "max RSS"
 for RUN in $(seq "$RUNS"); do
   LOG=$(mktemp)
   RUST_LOG=warn /usr/bin/time -v "$OCREG" --config /dev/null --database "sqlite://$DB" \
     reconcile --publisher "$PUBLISHER" 2>"$LOG" || { cat "$LOG"; exit 1; }
   SECS=$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s}' "$LOG")
   read -r PAYMENTS CONTRACTS_SEEN LINKS < <(sed -nE 's/.*: ([0-9]+) payment\(s\), ([0-9]+) contract\(s\), ([0-9]+) link\(s\).*/\1 \2 \3/p' "$LOG")
+  CPU=$(awk -F': ' '/User time|System time/ {s += $2} END {printf "%.1f", s}' "$LOG")
   RSS=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f MB", $2 / 1024}' "$LOG")
-  printf '%-4s %9s %9s %8s %7s %9s\n' "$RUN" "$PAYMENTS" "$CONTRACTS_SEEN" "$LINKS" "$SECS" "$RSS"
+  printf '%-4s %9s %9s %8s %7s %7s %9s\n' "$RUN" "$PAYMENTS" "$CONTRACTS_SEEN" "$LINKS" "$SECS" "$CPU" "$RSS"
   grep -o '(contracts.*)' "$LOG" | sed 's/^/     phases: /'
   rm -f "$LOG"
 done

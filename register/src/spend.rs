@@ -278,45 +278,73 @@ pub fn relink(
             contracts.extend(contract_facts(&ocid, &compiled, &buyers));
         }
         let index = ContractIndex::new(&contracts);
-        let mut phases = LinkPhases {
+        let phases = LinkPhases {
             contracts: started.elapsed(),
             ..LinkPhases::default()
         };
-        let started = std::time::Instant::now();
-        let mine = spend_transactions::table
-            .filter(spend_transactions::publisher_org_id.eq(publisher))
-            .select(spend_transactions::id);
-        diesel::delete(spend_links::table.filter(spend_links::spend_id.eq_any(mine)))
-            .execute(conn)?;
-        phases.clear = started.elapsed();
-        let started = std::time::Instant::now();
         let mut stats = LinkStats {
             contracts: contracts.len() as u64,
             phases,
             ..LinkStats::default()
         };
         drop(contracts);
+        let started = std::time::Instant::now();
         if stats.contracts == 0 {
-            // Nothing can link (the usual first import of a publisher): count, do not read.
+            // Nothing can link (the usual first import of a publisher): the old links go and
+            // the payments are counted, not read.
+            let mine = spend_transactions::table
+                .filter(spend_transactions::publisher_org_id.eq(publisher))
+                .select(spend_transactions::id);
+            diesel::delete(spend_links::table.filter(spend_links::spend_id.eq_any(mine)))
+                .execute(conn)?;
+            stats.phases.clear = started.elapsed();
             let payments: i64 = spend_transactions::table
                 .filter(spend_transactions::publisher_org_id.eq(publisher))
                 .count()
                 .get_result(conn)?;
             stats.payments = u64::try_from(payments).unwrap_or_default();
-            stats.phases.link = started.elapsed();
             return Ok(stats);
         }
+        let (first, last): (Option<i64>, Option<i64>) = spend_transactions::table
+            .filter(spend_transactions::publisher_org_id.eq(publisher))
+            .select((
+                diesel::dsl::min(spend_transactions::id),
+                diesel::dsl::max(spend_transactions::id),
+            ))
+            .get_result(conn)?;
         let tolerance = Tolerance::default();
         let linked_at = now();
-        // Payments a page at a time in id order, so memory does not grow with the publisher's
-        // spend.
-        let mut after = 0;
-        loop {
+        // The payments a window of ids at a time, so memory does not grow with the publisher's
+        // spend, and each window's old links are replaced by its new ones. `publisher || ''`
+        // keeps the databases from answering through the (publisher, date) index, which would
+        // visit every one of the publisher's rows for each window: the id range is the scan.
+        let mine = || {
+            spend_transactions::publisher_org_id
+                .concat("")
+                .eq(publisher.to_owned())
+        };
+        let (mut low, last) = (first.unwrap_or(1), last.unwrap_or(0));
+        while low <= last {
+            let high = low.saturating_add(RELINK_PAGE);
+            let window = spend_transactions::id
+                .ge(low)
+                .and(spend_transactions::id.lt(high));
+            let clearing = std::time::Instant::now();
+            let in_window = spend_transactions::table
+                .filter(window)
+                .filter(mine())
+                .select(spend_transactions::id);
+            diesel::delete(
+                spend_links::table
+                    .filter(spend_links::spend_id.ge(low))
+                    .filter(spend_links::spend_id.lt(high))
+                    .filter(spend_links::spend_id.eq_any(in_window)),
+            )
+            .execute(conn)?;
+            stats.phases.clear += clearing.elapsed();
             let payments: Vec<(i64, NaiveDate, i64, Option<String>)> = spend_transactions::table
-                .filter(spend_transactions::publisher_org_id.eq(publisher))
-                .filter(spend_transactions::id.gt(after))
-                .order(spend_transactions::id.asc())
-                .limit(RELINK_PAGE)
+                .filter(window)
+                .filter(mine())
                 .select((
                     spend_transactions::id,
                     spend_transactions::payment_date,
@@ -324,10 +352,7 @@ pub fn relink(
                     spend_transactions::supplier_name,
                 ))
                 .load(conn)?;
-            let Some(last) = payments.last() else {
-                break;
-            };
-            after = last.0;
+            low = high;
             stats.payments += payments.len() as u64;
             let links: Vec<_> = payments
                 .into_iter()
@@ -367,12 +392,12 @@ pub fn relink(
                 };
             }
         }
-        stats.phases.link = started.elapsed();
+        stats.phases.link = started.elapsed() - stats.phases.clear;
         Ok(stats)
     })
 }
 
-/// Payments matched per page by [`relink`].
+/// Ids per window of [`relink`].
 const RELINK_PAGE: i64 = 50_000;
 
 /// The contracts of a compiled release as the matcher sees them: each `contracts[]` entry with
