@@ -7,7 +7,6 @@
 #
 #   bash bench/spend.sh                        # 250,000 and 1,000,000 rows
 #   SIZES="100000" bash bench/spend.sh         # other sizes
-#   DATABASE=postgres://... bash bench/spend.sh   # a PostgreSQL database instead (emptied first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZES=${SIZES:-"250000 1000000"}
@@ -29,10 +28,7 @@ for ROWS in $SIZES; do
   [ -s "$DATA" ] || python3 bench/gen_finance.py spend --rows "$ROWS" --seed "$SEED" --out "$DATA"
   DB="$WORK/spend-bench.db"
   rm -f "$DB" "$DB"-wal "$DB"-shm
-  URL=${DATABASE:-sqlite://$DB}
-  if [ -n "${DATABASE:-}" ]; then
-    psql -q "$DATABASE" -c 'DROP SCHEMA public CASCADE; CREATE SCHEMA public;' >/dev/null
-  fi
+  URL=sqlite://$DB
   "$OCREG" --config /dev/null --database "$URL" migrate 2>/dev/null
   for RUN in fresh again; do
     LOG=$(mktemp)
