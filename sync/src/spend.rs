@@ -2,15 +2,19 @@
 //!
 //! Councils publish these monthly or quarterly with drifting headers, three encodings, two date
 //! styles, padded and float-artefact amounts, blank and total rows and redaction markers (see
-//! `uk-feeds.md` §3.4, measured on Devon CC's 184 files). [`parse_spend`] turns the bytes of one
-//! file into typed rows and accounts for every data record it did not turn into a row, so an
-//! import can report exactly what it dropped and why. It does no I/O and touches no database.
+//! `uk-feeds.md` §3.4, measured on Devon CC's 184 files). [`SpendReader`] reads one file from
+//! any reader a record at a time, in bounded memory, turning it into typed rows and accounting
+//! for every data record it did not turn into a row, so an import can report exactly what it
+//! dropped and why; [`parse_spend`] collects the same from bytes in memory. Neither touches a
+//! database.
 //!
 //! # Rules
 //!
-//! * **Encoding**: a UTF-8 byte-order mark is stripped; otherwise-valid UTF-8 is used as is; any
-//!   invalid UTF-8 makes the *whole* file Windows-1252 (a cp1252 file is usually valid ASCII with a
-//!   handful of `£`/`ú` bytes, so decoding per line would mix encodings within one file).
+//! * **Encoding** (see [`StreamDecoder`]): a UTF-8 byte-order mark is stripped; invalid UTF-8 in
+//!   the first MiB makes the *whole* file Windows-1252 (a cp1252 file is usually valid ASCII with
+//!   a handful of `£`/`ú` bytes, so decoding per line would mix encodings within one file);
+//!   otherwise the file is UTF-8 up to its first invalid byte, if any, and Windows-1252 from
+//!   there on, which for an all-ASCII start is the same whole-file rule.
 //! * **Header**: the first record, within the first [`HEADER_SEARCH_RECORDS`], in which at least
 //!   two of the three required columns (date, amount, supplier) are recognised; title lines above
 //!   it are ignored. If only two are recognised the file is rejected as
@@ -49,7 +53,7 @@
 //! * **Line numbers** are the physical line (1-based) where the record starts, as counted by the
 //!   `csv` reader, so a quoted cell spanning lines moves every later number. A file with no LF at
 //!   all but CRs (old Mac Excel exports) is read as if its CRs were LFs, so its line numbers mean
-//!   something.
+//!   something (decided from the first MiB).
 //!
 //! # Row hash
 //!
