@@ -63,6 +63,9 @@ enum Command {
     /// tables, a zip of them) into a folder, each file replaced atomically (runs pending
     /// migrations first).
     Export(commands::export::ExportArgs),
+    /// Recompute the contract links of one publisher's spend (as each spend import does) and
+    /// print payments, contracts, links and the time taken (runs pending migrations first).
+    Reconcile(commands::reconcile::ReconcileArgs),
     /// Manage the API tokens partner agencies publish with (runs pending migrations first).
     Token {
         #[command(subcommand)]
@@ -144,6 +147,14 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 Some(kind) => commands::import::run_file(kind, &mut conn),
                 None => Ok(commands::import::run(args, &mut conn)?.clean()),
             }
+        }
+        Command::Reconcile(args) => {
+            let settings = load_settings(&cli.config, &cli.database)?;
+            let url = database_url(&settings)?;
+            let mut conn = url.connect()?;
+            migrate(&mut conn)?;
+            commands::reconcile::run(&args, &mut conn)?;
+            Ok(true)
         }
         Command::Export(args) => {
             let settings = load_settings(&cli.config, &cli.database)?;

@@ -158,7 +158,7 @@ diesel::table! {
     spend_transactions (id) {
         id -> BigInt,
         publisher_org_id -> Text,
-        row_hash -> Text,
+        row_key -> Binary,
         source_file -> Text,
         line -> BigInt,
         run_id -> Nullable<BigInt>,

@@ -1,6 +1,7 @@
 //! Council spend as imported: one row per payment line with its provenance, stored a whole file
 //! per transaction (a file that fails stores nothing), each line once per publisher however
-//! often its file is imported (`row_hash`, computed by the parser from the line's content).
+//! often its file is imported (`row_key`, the first 128 bits of the `row_hash` the parser computes
+//! from the line's content).
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -37,8 +38,16 @@ pub struct Stored {
     pub duplicates: u64,
 }
 
+impl Stored {
+    /// Adds what storing another part of the same file did.
+    pub fn add(&mut self, other: Stored) {
+        self.imported += other.imported;
+        self.duplicates += other.duplicates;
+    }
+}
+
 /// Stores the lines of one file of `publisher_org_id`, skipping those already stored (by
-/// `row_hash`). Run it inside the caller's transaction.
+/// [`row_key`]). Run it inside the caller's transaction.
 pub fn store_lines(
     conn: &mut DbConnection,
     publisher_org_id: &str,
@@ -48,55 +57,78 @@ pub fn store_lines(
 ) -> Result<Stored, diesel::result::Error> {
     let mut stored = Stored::default();
     let imported_at = now();
-    for chunk in lines.chunks(CHUNK) {
-        let hashes: Vec<&str> = chunk.iter().map(|l| l.row_hash.as_str()).collect();
-        let known: std::collections::HashSet<String> = spend_transactions::table
-            .filter(spend_transactions::publisher_org_id.eq(publisher_org_id))
-            .filter(spend_transactions::row_hash.eq_any(&hashes))
-            .select(spend_transactions::row_hash)
-            .load::<String>(conn)?
-            .into_iter()
-            .collect();
-        let new: Vec<_> = chunk
-            .iter()
-            .filter(|l| !known.contains(&l.row_hash))
-            .map(|l| {
-                (
-                    spend_transactions::publisher_org_id.eq(publisher_org_id),
-                    spend_transactions::row_hash.eq(&l.row_hash),
-                    spend_transactions::source_file.eq(source_file),
-                    spend_transactions::line.eq(i64::try_from(l.line).unwrap_or(i64::MAX)),
-                    spend_transactions::run_id.eq(run_id),
-                    spend_transactions::payment_date.eq(l.payment_date),
-                    spend_transactions::amount_pence.eq(l.amount_pence),
-                    spend_transactions::supplier_name.eq(l.supplier_name.as_deref()),
-                    spend_transactions::supplier_redacted.eq(l.supplier_redacted),
-                    spend_transactions::supplier_id.eq(l.supplier_id.as_deref()),
-                    spend_transactions::vat_number.eq(l.vat_number.as_deref()),
-                    spend_transactions::transaction_number.eq(l.transaction_number.as_deref()),
-                    spend_transactions::body_name.eq(l.body_name.as_deref()),
-                    spend_transactions::expense_area.eq(l.expense_area.as_deref()),
-                    spend_transactions::expense_type.eq(l.expense_type.as_deref()),
-                    spend_transactions::expense_code.eq(l.expense_code.as_deref()),
-                    spend_transactions::description.eq(l.description.as_deref()),
-                    spend_transactions::imported_at.eq(imported_at),
-                )
-            })
-            .collect();
-        stored.duplicates += (chunk.len() - new.len()) as u64;
-        stored.imported += new.len() as u64;
-        if new.is_empty() {
-            continue;
+    // By index, so the values borrow from `lines` (a closure over `&SpendLine` would have to
+    // be general over every lifetime).
+    let values = |i: usize| {
+        let l = &lines[i];
+        (
+            spend_transactions::publisher_org_id.eq(publisher_org_id),
+            spend_transactions::row_key.eq(row_key(&l.row_hash)),
+            spend_transactions::source_file.eq(source_file),
+            spend_transactions::line.eq(i64::try_from(l.line).unwrap_or(i64::MAX)),
+            spend_transactions::run_id.eq(run_id),
+            spend_transactions::payment_date.eq(l.payment_date),
+            spend_transactions::amount_pence.eq(l.amount_pence),
+            spend_transactions::supplier_name.eq(l.supplier_name.as_deref()),
+            spend_transactions::supplier_redacted.eq(l.supplier_redacted),
+            spend_transactions::supplier_id.eq(l.supplier_id.as_deref()),
+            spend_transactions::vat_number.eq(l.vat_number.as_deref()),
+            spend_transactions::transaction_number.eq(l.transaction_number.as_deref()),
+            spend_transactions::body_name.eq(l.body_name.as_deref()),
+            spend_transactions::expense_area.eq(l.expense_area.as_deref()),
+            spend_transactions::expense_type.eq(l.expense_type.as_deref()),
+            spend_transactions::expense_code.eq(l.expense_code.as_deref()),
+            spend_transactions::description.eq(l.description.as_deref()),
+            spend_transactions::imported_at.eq(imported_at),
+        )
+    };
+    // A line already stored is left alone by the unique (publisher, row_key) index itself:
+    // one index probe per line instead of a lookup and then an insert. Inserts with an
+    // `ON CONFLICT` clause do not go through the multi-backend connection (rust-stack.md,
+    // pitfall 2), so they run on the inner connection.
+    let inserted = match conn {
+        // Round trips are what costs on PostgreSQL: many rows per statement.
+        DbConnection::Postgresql(c) => {
+            let mut inserted = 0;
+            for start in (0..lines.len()).step_by(CHUNK) {
+                let end = (start + CHUNK).min(lines.len());
+                inserted += diesel::insert_into(spend_transactions::table)
+                    .values((start..end).map(values).collect::<Vec<_>>())
+                    .on_conflict_do_nothing()
+                    .execute(c)?;
+            }
+            inserted
         }
-        // Multi-row inserts do not go through the multi-backend connection (rust-stack.md,
-        // pitfall 2), so the query runs on the inner connection.
-        let query = diesel::insert_into(spend_transactions::table).values(new);
-        match conn {
-            DbConnection::Postgresql(c) => query.execute(c)?,
-            DbConnection::Sqlite(c) => query.execute(c)?,
-        };
-    }
+        // In-process SQLite: one cached prepared statement per row. A many-row statement is
+        // prepared afresh each time (its text depends on the row count), and preparing and
+        // freeing thousands of parameters per chunk cost more than the inserts did.
+        DbConnection::Sqlite(c) => {
+            let mut inserted = 0;
+            for i in 0..lines.len() {
+                inserted += diesel::insert_into(spend_transactions::table)
+                    .values(values(i))
+                    .on_conflict_do_nothing()
+                    .execute(c)?;
+            }
+            inserted
+        }
+    } as u64;
+    stored.imported = inserted;
+    stored.duplicates = lines.len() as u64 - inserted;
     Ok(stored)
+}
+
+/// The stored identity of a line: the first 128 bits of its hex row hash, as bytes (migration
+/// 000007). A hash that is not hex (never from the parser) is kept as its own bytes.
+fn row_key(row_hash: &str) -> Vec<u8> {
+    let prefix = row_hash.get(..32).unwrap_or(row_hash);
+    let digits: Option<Vec<u8>> = (0..prefix.len() / 2)
+        .map(|i| u8::from_str_radix(&prefix[2 * i..2 * i + 2], 16).ok())
+        .collect();
+    match digits {
+        Some(bytes) if prefix.len() == 32 => bytes,
+        _ => row_hash.as_bytes().to_vec(),
+    }
 }
 
 /// Which spend lines to list.
@@ -194,6 +226,18 @@ pub struct LinkStats {
     pub payments: u64,
     pub linked: u64,
     pub contracts: u64,
+    pub phases: LinkPhases,
+}
+
+/// Where [`relink`]'s time went.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinkPhases {
+    /// Reading the publisher's contracts and indexing them.
+    pub contracts: std::time::Duration,
+    /// Deleting the old links.
+    pub clear: std::time::Duration,
+    /// Reading the payments, matching them and storing the links.
+    pub link: std::time::Duration,
 }
 
 /// Recomputes the contract links of every spend line of `publisher` (an org-id) against the
@@ -209,6 +253,7 @@ pub fn relink(
         views::json_item_like,
     };
     conn.transaction(|conn| {
+        let started = std::time::Instant::now();
         let rows: Vec<(String, Option<String>, String, String)> = records::table
             .filter(records::stage.eq_any(["award", "contract", "implementation"]))
             .filter(
@@ -233,72 +278,127 @@ pub fn relink(
             contracts.extend(contract_facts(&ocid, &compiled, &buyers));
         }
         let index = ContractIndex::new(&contracts);
-        let payments: Vec<(i64, NaiveDate, i64, Option<String>)> = spend_transactions::table
-            .filter(spend_transactions::publisher_org_id.eq(publisher))
-            .select((
-                spend_transactions::id,
-                spend_transactions::payment_date,
-                spend_transactions::amount_pence,
-                spend_transactions::supplier_name,
-            ))
-            .load(conn)?;
-        diesel::delete(
-            spend_links::table.filter(
-                spend_links::spend_id.eq_any(
-                    spend_transactions::table
-                        .filter(spend_transactions::publisher_org_id.eq(publisher))
-                        .select(spend_transactions::id),
-                ),
-            ),
-        )
-        .execute(conn)?;
-        let tolerance = Tolerance::default();
-        let linked_at = now();
+        let phases = LinkPhases {
+            contracts: started.elapsed(),
+            ..LinkPhases::default()
+        };
         let mut stats = LinkStats {
-            payments: payments.len() as u64,
             contracts: contracts.len() as u64,
+            phases,
             ..LinkStats::default()
         };
-        let links: Vec<_> = payments
-            .into_iter()
-            .filter_map(|(id, date, amount_pence, supplier_name)| {
-                index.link(
-                    &PaymentFacts {
-                        id,
-                        publisher_org_id: publisher.to_owned(),
-                        supplier_org_id: None,
-                        supplier_name,
-                        date,
-                        amount_pence,
-                    },
-                    &tolerance,
-                )
-            })
-            .collect();
-        stats.linked = links.len() as u64;
-        for chunk in links.chunks(CHUNK) {
-            let values: Vec<_> = chunk
-                .iter()
-                .map(|l| {
-                    (
-                        spend_links::spend_id.eq(l.payment_id),
-                        spend_links::ocid.eq(&l.ocid),
-                        spend_links::contract_id.eq(&l.contract_id),
-                        spend_links::method.eq(l.method.code()),
-                        spend_links::confidence.eq(l.confidence),
-                        spend_links::linked_at.eq(linked_at),
+        drop(contracts);
+        let started = std::time::Instant::now();
+        if stats.contracts == 0 {
+            // Nothing can link (the usual first import of a publisher): the old links go and
+            // the payments are counted, not read.
+            let mine = spend_transactions::table
+                .filter(spend_transactions::publisher_org_id.eq(publisher))
+                .select(spend_transactions::id);
+            diesel::delete(spend_links::table.filter(spend_links::spend_id.eq_any(mine)))
+                .execute(conn)?;
+            stats.phases.clear = started.elapsed();
+            let payments: i64 = spend_transactions::table
+                .filter(spend_transactions::publisher_org_id.eq(publisher))
+                .count()
+                .get_result(conn)?;
+            stats.payments = u64::try_from(payments).unwrap_or_default();
+            return Ok(stats);
+        }
+        let (first, last): (Option<i64>, Option<i64>) = spend_transactions::table
+            .filter(spend_transactions::publisher_org_id.eq(publisher))
+            .select((
+                diesel::dsl::min(spend_transactions::id),
+                diesel::dsl::max(spend_transactions::id),
+            ))
+            .get_result(conn)?;
+        let tolerance = Tolerance::default();
+        let linked_at = now();
+        // The payments a window of ids at a time, so memory does not grow with the publisher's
+        // spend, and each window's old links are replaced by its new ones. `publisher || ''`
+        // keeps the databases from answering through the (publisher, date) index, which would
+        // visit every one of the publisher's rows for each window: the id range is the scan.
+        let mine = || {
+            spend_transactions::publisher_org_id
+                .concat("")
+                .eq(publisher.to_owned())
+        };
+        let (mut low, last) = (first.unwrap_or(1), last.unwrap_or(0));
+        while low <= last {
+            let high = low.saturating_add(RELINK_PAGE);
+            let window = spend_transactions::id
+                .ge(low)
+                .and(spend_transactions::id.lt(high));
+            let clearing = std::time::Instant::now();
+            let in_window = spend_transactions::table
+                .filter(window)
+                .filter(mine())
+                .select(spend_transactions::id);
+            diesel::delete(
+                spend_links::table
+                    .filter(spend_links::spend_id.ge(low))
+                    .filter(spend_links::spend_id.lt(high))
+                    .filter(spend_links::spend_id.eq_any(in_window)),
+            )
+            .execute(conn)?;
+            stats.phases.clear += clearing.elapsed();
+            let payments: Vec<(i64, NaiveDate, i64, Option<String>)> = spend_transactions::table
+                .filter(window)
+                .filter(mine())
+                .select((
+                    spend_transactions::id,
+                    spend_transactions::payment_date,
+                    spend_transactions::amount_pence,
+                    spend_transactions::supplier_name,
+                ))
+                .load(conn)?;
+            low = high;
+            stats.payments += payments.len() as u64;
+            let links: Vec<_> = payments
+                .into_iter()
+                .filter_map(|(id, date, amount_pence, supplier_name)| {
+                    index.link(
+                        &PaymentFacts {
+                            id,
+                            publisher_org_id: publisher.to_owned(),
+                            supplier_org_id: None,
+                            supplier_name,
+                            date,
+                            amount_pence,
+                        },
+                        &tolerance,
                     )
                 })
                 .collect();
-            let query = diesel::insert_into(spend_links::table).values(values);
-            match conn {
-                DbConnection::Postgresql(c) => query.execute(c)?,
-                DbConnection::Sqlite(c) => query.execute(c)?,
-            };
+            stats.linked += links.len() as u64;
+            for chunk in links.chunks(CHUNK) {
+                let values: Vec<_> = chunk
+                    .iter()
+                    .map(|l| {
+                        (
+                            spend_links::spend_id.eq(l.payment_id),
+                            spend_links::ocid.eq(&l.ocid),
+                            spend_links::contract_id.eq(&l.contract_id),
+                            spend_links::method.eq(l.method.code()),
+                            spend_links::confidence.eq(l.confidence),
+                            spend_links::linked_at.eq(linked_at),
+                        )
+                    })
+                    .collect();
+                let query = diesel::insert_into(spend_links::table).values(values);
+                match conn {
+                    DbConnection::Postgresql(c) => query.execute(c)?,
+                    DbConnection::Sqlite(c) => query.execute(c)?,
+                };
+            }
         }
+        stats.phases.link = started.elapsed() - stats.phases.clear;
         Ok(stats)
     })
 }
+
+/// Ids per window of [`relink`].
+const RELINK_PAGE: i64 = 50_000;
 
 /// The contracts of a compiled release as the matcher sees them: each `contracts[]` entry with
 /// the suppliers of its award, or, before a contract is signed, each award.

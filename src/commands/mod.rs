@@ -5,6 +5,7 @@ pub mod demo;
 pub mod export;
 pub mod import;
 mod progress;
+pub mod reconcile;
 pub mod sync;
 pub mod token;
 pub mod validate;

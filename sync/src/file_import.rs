@@ -17,7 +17,7 @@ use register::{
 use crate::{
     grants::{Grant, Recipient, parse_grants},
     runner::holder,
-    spend::{SpendRow, parse_spend},
+    spend::{SpendReader, SpendRecord, SpendRow},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -49,47 +49,76 @@ pub fn import_spend(
     source: Option<&str>,
     publisher: &str,
     file: &str,
-    mut reader: impl Read,
+    reader: impl Read,
 ) -> Result<(i64, RowReport), FileImportError> {
     let publisher = normalise_org_id(publisher)
         .ok_or_else(|| FileImportError::Publisher(publisher.to_owned()))?;
     let source = source.map_or_else(|| spend_source(&publisher), str::to_owned);
     let config = serde_json::json!({"publisher": publisher});
     run_file(conn, &source, "spend_csv", &config, file, |conn, run_id| {
-        let mut bytes = Vec::new();
-        reader.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
-        let parsed = parse_spend(&bytes).map_err(|e| e.to_string())?;
-        let lines: Vec<SpendLine> = parsed.rows.iter().map(spend_line).collect();
-        let notes = |found: &mut dyn Iterator<Item = (u64, &String)>| {
-            found
-                .take(MAX_LISTED_LINES)
-                .map(|(line, reason)| LineNote {
-                    line: Some(line),
-                    at: format!("line {line}"),
-                    reason: reason.clone(),
-                })
-                .collect()
-        };
+        // Parsed and stored a chunk at a time, so memory stays flat however long the file;
+        // the whole file is still one transaction (`run_file`), so an unreadable line late in
+        // it undoes the chunks before.
+        let mut spend = SpendReader::new(reader).map_err(|e| e.to_string())?;
         let mut report = RowReport {
             file: file.to_owned(),
-            read: parsed.rows_read(),
-            skipped: parsed.skipped.len() as u64,
-            rejected: parsed.rejected.len() as u64,
-            skips: notes(&mut parsed.skipped.iter().map(|s| (s.line, &s.reason))),
-            rejects: notes(&mut parsed.rejected.iter().map(|r| (r.line, &r.reason))),
             ..RowReport::default()
         };
-        Ok(
-            store_lines(conn, &publisher, file, Some(run_id), &lines).and_then(|stored| {
-                report.imported = stored.imported;
-                report.duplicates = stored.duplicates;
-                // New payments may belong to contracts: the publisher's links are recomputed.
-                report.linked = Some(register::spend::relink(conn, &publisher)?.linked);
-                Ok(report)
-            }),
-        )
+        let note = |line: u64, reason: String| LineNote {
+            line: Some(line),
+            at: format!("line {line}"),
+            reason,
+        };
+        let mut lines: Vec<SpendLine> = Vec::with_capacity(STORE_CHUNK);
+        let store = |conn: &mut DbConnection, lines: &mut Vec<SpendLine>| {
+            let stored = store_lines(conn, &publisher, file, Some(run_id), lines)?;
+            lines.clear();
+            Ok::<_, diesel::result::Error>(stored)
+        };
+        let mut stored = register::spend::Stored::default();
+        loop {
+            let record = match spend.next_record() {
+                Ok(Some(record)) => record,
+                Ok(None) => break,
+                Err(e) => return Err(e.to_string()),
+            };
+            report.read += 1;
+            match record {
+                SpendRecord::Row(row) => lines.push(spend_line(*row)),
+                SpendRecord::Skipped(skip) => {
+                    report.skipped += 1;
+                    if report.skips.len() < MAX_LISTED_LINES {
+                        report.skips.push(note(skip.line, skip.reason));
+                    }
+                }
+                SpendRecord::Rejected(reject) => {
+                    report.rejected += 1;
+                    if report.rejects.len() < MAX_LISTED_LINES {
+                        report.rejects.push(note(reject.line, reject.reason));
+                    }
+                }
+            }
+            if lines.len() == STORE_CHUNK {
+                match store(conn, &mut lines) {
+                    Ok(s) => stored.add(s),
+                    Err(e) => return Ok(Err(e)),
+                }
+            }
+        }
+        Ok(store(conn, &mut lines).and_then(|last| {
+            stored.add(last);
+            report.imported = stored.imported;
+            report.duplicates = stored.duplicates;
+            // New payments may belong to contracts: the publisher's links are recomputed.
+            report.linked = Some(register::spend::relink(conn, &publisher)?.linked);
+            Ok(report)
+        }))
     })
 }
+
+/// Rows parsed before they are stored: large enough that per-call costs vanish, small enough
+/// that a chunk's memory does not matter.
+const STORE_CHUNK: usize = 10_000;
 
 /// Imports a 360Giving file (JSON package or CSV), recording the run under `source` (by
 /// default [`GRANTS_SOURCE`]). Returns the run id and the quality report.
@@ -161,11 +190,12 @@ fn run_file(
     let outcome = conn.transaction(|conn| {
         let report = match import(conn, run_id) {
             Ok(stored) => stored?,
+            // An `Err` rolls back whatever the import stored before it found the problem.
             Err(message) => {
-                return Ok(Err(FileImportError::File {
+                return Err(FileImportError::File {
                     file: file.to_owned(),
                     message,
-                }));
+                });
             }
         };
         let summary = RunSummary {
@@ -198,22 +228,22 @@ fn run_file(
     Err(error)
 }
 
-fn spend_line(row: &SpendRow) -> SpendLine {
+fn spend_line(row: SpendRow) -> SpendLine {
     SpendLine {
         line: row.line,
-        row_hash: row.row_hash.clone(),
+        row_hash: row.row_hash,
         payment_date: row.date,
         amount_pence: row.amount_pence,
-        supplier_name: row.supplier_name.clone(),
+        supplier_name: row.supplier_name,
         supplier_redacted: row.supplier_redacted,
-        supplier_id: row.supplier_id.clone(),
-        vat_number: row.vat_number.clone(),
-        transaction_number: row.transaction_number.clone(),
-        body_name: row.body_name.clone(),
-        expense_area: row.expense_area.clone(),
-        expense_type: row.expense_type.clone(),
-        expense_code: row.expense_code.clone(),
-        description: row.description.clone(),
+        supplier_id: row.supplier_id,
+        vat_number: row.vat_number,
+        transaction_number: row.transaction_number,
+        body_name: row.body_name,
+        expense_area: row.expense_area,
+        expense_type: row.expense_type,
+        expense_code: row.expense_code,
+        description: row.description,
     }
 }
 

@@ -2,15 +2,19 @@
 //!
 //! Councils publish these monthly or quarterly with drifting headers, three encodings, two date
 //! styles, padded and float-artefact amounts, blank and total rows and redaction markers (see
-//! `uk-feeds.md` §3.4, measured on Devon CC's 184 files). [`parse_spend`] turns the bytes of one
-//! file into typed rows and accounts for every data record it did not turn into a row, so an
-//! import can report exactly what it dropped and why. It does no I/O and touches no database.
+//! `uk-feeds.md` §3.4, measured on Devon CC's 184 files). [`SpendReader`] reads one file from
+//! any reader a record at a time, in bounded memory, turning it into typed rows and accounting
+//! for every data record it did not turn into a row, so an import can report exactly what it
+//! dropped and why; [`parse_spend`] collects the same from bytes in memory. Neither touches a
+//! database.
 //!
 //! # Rules
 //!
-//! * **Encoding**: a UTF-8 byte-order mark is stripped; otherwise-valid UTF-8 is used as is; any
-//!   invalid UTF-8 makes the *whole* file Windows-1252 (a cp1252 file is usually valid ASCII with a
-//!   handful of `£`/`ú` bytes, so decoding per line would mix encodings within one file).
+//! * **Encoding** (see [`StreamDecoder`]): a UTF-8 byte-order mark is stripped; invalid UTF-8 in
+//!   the first MiB makes the *whole* file Windows-1252 (a cp1252 file is usually valid ASCII with
+//!   a handful of `£`/`ú` bytes, so decoding per line would mix encodings within one file);
+//!   otherwise the file is UTF-8 up to its first invalid byte, if any, and Windows-1252 from
+//!   there on, which for an all-ASCII start is the same whole-file rule.
 //! * **Header**: the first record, within the first [`HEADER_SEARCH_RECORDS`], in which at least
 //!   two of the three required columns (date, amount, supplier) are recognised; title lines above
 //!   it are ignored. If only two are recognised the file is rejected as
@@ -49,7 +53,7 @@
 //! * **Line numbers** are the physical line (1-based) where the record starts, as counted by the
 //!   `csv` reader, so a quoted cell spanning lines moves every later number. A file with no LF at
 //!   all but CRs (old Mac Excel exports) is read as if its CRs were LFs, so its line numbers mean
-//!   something.
+//!   something (decided from the first MiB).
 //!
 //! # Row hash
 //!
@@ -73,14 +77,14 @@
 //! bare key. Hashes are therefore unique within a file and identical when the same file is
 //! imported again.
 
-use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
 
 use chrono::NaiveDate;
 use register::digest::sha256_hex as hex_sha256;
 
 pub use crate::text::Encoding;
-use crate::text::{LineIndex, PenceError, decimal_pence, decode};
+use crate::text::{PenceError, StreamDecoder, decimal_pence};
 
 /// How far down the file the header may be. Title lines above it are a handful at most, and
 /// a file with no recognisable header in its first fifty records is not a spend file, so there
@@ -520,94 +524,173 @@ fn non_empty(cell: Option<&str>) -> Option<&str> {
     cell.map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// Parses one spend file. See the module documentation for the rules.
+/// Parses one spend file held in memory. See the module documentation for the rules; this
+/// collects what [`SpendReader`] yields.
 pub fn parse_spend(bytes: &[u8]) -> Result<SpendFile, SpendError> {
-    sniff_not_csv(bytes)?;
-    let (encoding, text) = decode(bytes);
-    if text.trim().is_empty() {
-        return Err(SpendError::Empty);
-    }
-    let text = if !text.contains('\n') && text.contains('\r') {
-        Cow::Owned(text.replace('\r', "\n"))
-    } else {
-        text
-    };
-
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let mut record = csv::StringRecord::new();
-    let lines = LineIndex::new(&text);
-    let line_of = |record: &csv::StringRecord| record.position().map_or(0, |p| lines.at(p));
-
-    let mut searched = 0;
-    let (layout, header_line) = loop {
-        if !read_record(&mut reader, &mut record)? || searched == HEADER_SEARCH_RECORDS {
-            return Err(no_header(&text, searched));
-        }
-        searched += 1;
-        if is_blank(&record) {
-            continue;
-        }
-        let layout = Layout::from_record(&record);
-        if layout.required_found() >= 2 {
-            break (layout, line_of(&record));
-        }
-    };
-    let missing: Vec<String> = REQUIRED
-        .iter()
-        .filter(|f| layout.col(**f).is_none())
-        .map(|f| f.describe().to_owned())
-        .collect();
-    if !missing.is_empty() {
-        return Err(SpendError::MissingColumn {
-            line: header_line,
-            missing,
-            headers: layout.names,
-        });
-    }
-
+    let mut reader = SpendReader::new(bytes)?;
     let mut file = SpendFile {
-        encoding,
-        header_line,
-        columns: record
-            .iter()
-            .zip(&layout.by_column)
-            .map(|(name, field)| (name.to_owned(), field.map(Field::name)))
-            .collect(),
+        encoding: reader.encoding(),
+        header_line: reader.header_line(),
+        columns: reader.columns().to_vec(),
         rows: Vec::new(),
         skipped: Vec::new(),
         rejected: Vec::new(),
     };
-    let mut seen_keys: HashMap<String, u32> = HashMap::new();
-    while read_record(&mut reader, &mut record)? {
-        let line = line_of(&record);
-        match classify(&layout, &record, line) {
-            Outcome::Row(row) => {
-                let mut row = *row;
-                let repeats = seen_keys.entry(row.row_hash.clone()).or_insert(0);
-                if *repeats > 0 {
-                    row.row_hash = repeat_hash(&row.row_hash, *repeats);
-                }
-                *repeats += 1;
-                file.rows.push(row);
-            }
-            Outcome::Skipped(reason) => file.skipped.push(SkippedRow {
-                line,
-                reason: format!("line {line}: {reason}"),
-            }),
-            Outcome::Rejected(reason) => file.rejected.push(RejectedRow {
-                line,
-                reason: format!("line {line}: {reason}"),
-            }),
+    while let Some(record) = reader.next_record()? {
+        match record {
+            SpendRecord::Row(row) => file.rows.push(*row),
+            SpendRecord::Skipped(skip) => file.skipped.push(skip),
+            SpendRecord::Rejected(reject) => file.rejected.push(reject),
         }
     }
+    file.encoding = reader.encoding();
     Ok(file)
 }
 
-fn read_record(
-    reader: &mut csv::Reader<&[u8]>,
+/// One data record of a spend file, as [`SpendReader`] reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpendRecord {
+    Row(Box<SpendRow>),
+    Skipped(SkippedRow),
+    Rejected(RejectedRow),
+}
+
+/// Reads a spend file record by record from any reader, in bounded memory: the encoding and
+/// header come from the start of the file ([`StreamDecoder`], [`HEADER_SEARCH_RECORDS`]), then
+/// each [`SpendReader::next_record`] decodes and classifies one more record. The one thing that
+/// grows with the file is the set of row keys seen (16 bytes a row), which numbers repeats
+/// (see the module documentation); a real monthly file has thousands of rows.
+pub struct SpendReader<R: Read> {
+    reader: csv::Reader<StreamDecoder<R>>,
+    record: csv::StringRecord,
+    layout: Layout,
+    header_line: u64,
+    columns: Vec<(String, Option<&'static str>)>,
+    /// The first 128 bits of every bare key hash seen in this file.
+    seen: HashSet<u128>,
+    /// How often a key seen more than once has been seen (rare: split lines).
+    repeats: HashMap<u128, u32>,
+}
+
+impl<R: Read> SpendReader<R> {
+    /// Reads the start of the file and finds its header; errors are about the file as a whole.
+    pub fn new(source: R) -> Result<Self, SpendError> {
+        let decoder = StreamDecoder::new(source).map_err(|e| SpendError::Csv {
+            line: 0,
+            message: e.to_string(),
+        })?;
+        let head = decoder.head();
+        if decoder.prefix_is_whole() && head.trim().is_empty() {
+            return Err(SpendError::Empty);
+        }
+        // The prefix's raw bytes are gone; what the sniffer looks for is ASCII, which reads
+        // the same decoded.
+        sniff_not_csv(head.as_bytes())?;
+        let first_line = first_line(head);
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(decoder);
+        let mut record = csv::StringRecord::new();
+
+        let mut searched = 0;
+        let (layout, header_line) = loop {
+            if !read_record(&mut reader, &mut record)? || searched == HEADER_SEARCH_RECORDS {
+                let (first_line_number, first_line) = first_line;
+                return Err(SpendError::NoHeader {
+                    searched,
+                    first_line_number,
+                    first_line,
+                });
+            }
+            searched += 1;
+            let line = line_of(&mut reader, &record);
+            if is_blank(&record) {
+                continue;
+            }
+            let layout = Layout::from_record(&record);
+            if layout.required_found() >= 2 {
+                break (layout, line);
+            }
+        };
+        let missing: Vec<String> = REQUIRED
+            .iter()
+            .filter(|f| layout.col(**f).is_none())
+            .map(|f| f.describe().to_owned())
+            .collect();
+        if !missing.is_empty() {
+            return Err(SpendError::MissingColumn {
+                line: header_line,
+                missing,
+                headers: layout.names,
+            });
+        }
+        let columns = record
+            .iter()
+            .zip(&layout.by_column)
+            .map(|(name, field)| (name.to_owned(), field.map(Field::name)))
+            .collect();
+        Ok(SpendReader {
+            reader,
+            record,
+            layout,
+            header_line,
+            columns,
+            seen: HashSet::new(),
+            repeats: HashMap::new(),
+        })
+    }
+
+    /// The file's encoding as read so far: a late non-UTF-8 byte turns it to Windows-1252.
+    pub fn encoding(&self) -> Encoding {
+        self.reader.get_ref().encoding()
+    }
+
+    pub fn header_line(&self) -> u64 {
+        self.header_line
+    }
+
+    /// Every header cell as written, with the field it was mapped to (see [`SYNONYMS`]).
+    pub fn columns(&self) -> &[(String, Option<&'static str>)] {
+        &self.columns
+    }
+
+    /// The next data record, `None` at the end of the file; an error is a file that stops
+    /// being readable as CSV.
+    pub fn next_record(&mut self) -> Result<Option<SpendRecord>, SpendError> {
+        if !read_record(&mut self.reader, &mut self.record)? {
+            return Ok(None);
+        }
+        let line = line_of(&mut self.reader, &self.record);
+        Ok(Some(match classify(&self.layout, &self.record, line) {
+            Outcome::Row(mut row) => {
+                let key = u128::from_str_radix(&row.row_hash[..32], 16).unwrap_or_default();
+                if !self.seen.insert(key) {
+                    let repeats = self.repeats.entry(key).or_insert(0);
+                    *repeats += 1;
+                    row.row_hash = repeat_hash(&row.row_hash, *repeats);
+                }
+                SpendRecord::Row(row)
+            }
+            Outcome::Skipped(reason) => SpendRecord::Skipped(SkippedRow {
+                line,
+                reason: format!("line {line}: {reason}"),
+            }),
+            Outcome::Rejected(reason) => SpendRecord::Rejected(RejectedRow {
+                line,
+                reason: format!("line {line}: {reason}"),
+            }),
+        }))
+    }
+}
+
+fn line_of<R: Read>(reader: &mut csv::Reader<StreamDecoder<R>>, record: &csv::StringRecord) -> u64 {
+    let byte = record.position().map_or(0, csv::Position::byte);
+    reader.get_mut().line_at(byte)
+}
+
+fn read_record<R: Read>(
+    reader: &mut csv::Reader<R>,
     record: &mut csv::StringRecord,
 ) -> Result<bool, SpendError> {
     reader.read_record(record).map_err(|e| SpendError::Csv {
@@ -620,7 +703,9 @@ fn is_blank(record: &csv::StringRecord) -> bool {
     record.iter().all(|c| c.trim().is_empty())
 }
 
-fn no_header(text: &str, searched: u64) -> SpendError {
+/// The first non-blank line of the text (number and up to 120 characters), for
+/// [`SpendError::NoHeader`].
+fn first_line(text: &str) -> (u64, String) {
     let (index, first) = text
         .lines()
         .enumerate()
@@ -630,11 +715,7 @@ fn no_header(text: &str, searched: u64) -> SpendError {
     if first.trim().chars().count() > 120 {
         first_line.push('…');
     }
-    SpendError::NoHeader {
-        searched,
-        first_line_number: index as u64 + 1,
-        first_line,
-    }
+    (index as u64 + 1, first_line)
 }
 
 /// Refuses the documents councils most often serve in place of a CSV, which would otherwise
@@ -767,41 +848,48 @@ fn classify(layout: &Layout, record: &csv::StringRecord, line: u64) -> Outcome {
 const HASH_SEPARATOR: char = '\u{1F}';
 
 fn key_hash(row: &SpendRow) -> String {
-    let mut key = String::from("ocreg-spend-v1");
-    let mut push = |value: &str| {
-        key.push(HASH_SEPARATOR);
-        key.push_str(value);
-    };
-    push(&row.date.format("%Y-%m-%d").to_string());
-    push(&row.amount_pence.to_string());
-    push(&hash_text(row.transaction_number.as_deref()));
+    use std::fmt::Write;
+    // Built in one buffer: this runs for every row of every file.
+    let mut key = String::with_capacity(160);
+    key.push_str("ocreg-spend-v1");
+    key.push(HASH_SEPARATOR);
+    let _ = write!(key, "{}", row.date.format("%Y-%m-%d"));
+    key.push(HASH_SEPARATOR);
+    let _ = write!(key, "{}", row.amount_pence);
+    push_hash_text(&mut key, row.transaction_number.as_deref());
     if row.supplier_redacted {
-        push("[REDACTED]");
+        key.push(HASH_SEPARATOR);
+        key.push_str("[REDACTED]");
     } else {
-        push(&hash_text(row.supplier_name.as_deref()));
+        push_hash_text(&mut key, row.supplier_name.as_deref());
     }
-    push(&hash_text(row.body_code.as_deref()));
-    push(&hash_text(row.body_name.as_deref()));
-    push(&hash_text(row.expense_area.as_deref()));
-    push(&hash_text(row.expense_type.as_deref()));
+    push_hash_text(&mut key, row.body_code.as_deref());
+    push_hash_text(&mut key, row.body_name.as_deref());
+    push_hash_text(&mut key, row.expense_area.as_deref());
+    push_hash_text(&mut key, row.expense_type.as_deref());
     hex_sha256(key.as_bytes())
+}
+
+/// Appends the separator and the hashed form of a text field: whitespace runs collapsed to one
+/// space, upper-cased (`str::to_uppercase` maps character by character, as here).
+fn push_hash_text(key: &mut String, value: Option<&str>) {
+    key.push(HASH_SEPARATOR);
+    for (i, word) in value.unwrap_or_default().split_whitespace().enumerate() {
+        if i > 0 {
+            key.push(' ');
+        }
+        if word.is_ascii() {
+            key.extend(word.bytes().map(|b| char::from(b.to_ascii_uppercase())));
+        } else {
+            key.extend(word.chars().flat_map(char::to_uppercase));
+        }
+    }
 }
 
 /// The hash of the n-th repeat is derived from the first one's, which already commits to the
 /// whole key, so the key string need not be kept.
 fn repeat_hash(first: &str, n: u32) -> String {
     hex_sha256(format!("{first}{HASH_SEPARATOR}#{n}").as_bytes())
-}
-
-fn hash_text(value: Option<&str>) -> String {
-    value
-        .map(|v| {
-            v.split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-                .to_uppercase()
-        })
-        .unwrap_or_default()
 }
 
 fn is_total_label(cell: &str) -> bool {

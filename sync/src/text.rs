@@ -4,6 +4,7 @@
 //! words); only what both must do identically lives here.
 
 use std::borrow::Cow;
+use std::io::Read;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Encoding {
@@ -75,6 +76,225 @@ impl<'t> LineIndex<'t> {
                 .count();
         let line = self.newlines.partition_point(|&n| n < start) + 1;
         u64::try_from(line).unwrap_or(u64::MAX)
+    }
+}
+
+/// How much of a file [`StreamDecoder`] reads before it chooses the encoding and the line
+/// endings. A cp1252 file shows its first `£` long before this in practice; past it, see
+/// [`StreamDecoder`] for what a late non-UTF-8 byte does.
+pub const DECODE_PREFIX_BYTES: usize = 1 << 20;
+
+/// Bytes read from the source per refill once the prefix is decoded.
+const DECODE_CHUNK_BYTES: usize = 1 << 16;
+
+/// [`decode`] as a stream, so a file of any size is read in bounded memory: a [`Read`] of the
+/// decoded UTF-8 text that also knows the physical line of any byte offset it has handed out
+/// (what [`LineIndex`] does for a whole text).
+///
+/// The encoding is chosen from the first [`DECODE_PREFIX_BYTES`]: a UTF-8 byte-order mark is
+/// stripped, invalid UTF-8 there makes the whole file Windows-1252, as [`decode`] does.
+/// Otherwise the text is read as UTF-8 up to the first byte that is not valid UTF-8, and as
+/// Windows-1252 from that byte on ([`StreamDecoder::encoding`] then says Windows-1252). When
+/// everything before that byte is ASCII (the usual cp1252 file with a late `£`) this is exactly
+/// the whole-file rule, since ASCII reads the same in both; a file whose earlier part has real
+/// UTF-8 characters is mixed, and each part keeps its own characters.
+///
+/// A prefix with CRs but no LF (old Mac Excel exports) has its CRs read as LFs throughout, so
+/// line numbers mean something.
+pub struct StreamDecoder<R> {
+    inner: R,
+    encoding: Encoding,
+    cr_as_lf: bool,
+    /// Read but not yet decoded: the prefix at first, then at most an incomplete UTF-8
+    /// sequence between refills.
+    raw: Vec<u8>,
+    eof: bool,
+    /// Decoded text not yet handed out (`out[out_pos..]`); always valid UTF-8.
+    out: Vec<u8>,
+    out_pos: usize,
+    /// Decoded bytes handed out so far.
+    offset: u64,
+    /// Runs of line-ending bytes handed out and not yet passed by [`StreamDecoder::line_at`]:
+    /// (start, end exclusive, LFs up to the end).
+    runs: std::collections::VecDeque<(u64, u64, u64)>,
+    /// LFs handed out so far.
+    newlines: u64,
+    /// LFs before every run still in `runs`.
+    newlines_before: u64,
+}
+
+impl<R: Read> StreamDecoder<R> {
+    /// Reads the prefix and chooses the encoding; [`StreamDecoder::head`] is then the decoded
+    /// prefix.
+    pub fn new(mut inner: R) -> std::io::Result<Self> {
+        let mut raw = Vec::new();
+        (&mut inner)
+            .take(DECODE_PREFIX_BYTES as u64)
+            .read_to_end(&mut raw)?;
+        let eof = raw.len() < DECODE_PREFIX_BYTES;
+        let bom = raw.starts_with(b"\xEF\xBB\xBF");
+        let body = &raw[if bom { 3 } else { 0 }..];
+        let encoding = match std::str::from_utf8(body) {
+            // An incomplete character at the cut is the prefix's end, not an invalid byte.
+            Err(e) if e.error_len().is_some() || eof => Encoding::Windows1252,
+            _ if bom => Encoding::Utf8Bom,
+            _ => Encoding::Utf8,
+        };
+        let cr_as_lf = !body.contains(&b'\n') && body.contains(&b'\r');
+        let mut decoder = StreamDecoder {
+            inner,
+            encoding,
+            cr_as_lf,
+            raw,
+            eof,
+            out: Vec::new(),
+            out_pos: 0,
+            offset: 0,
+            runs: std::collections::VecDeque::new(),
+            newlines: 0,
+            newlines_before: 0,
+        };
+        if bom {
+            decoder.raw.drain(..3);
+        }
+        decoder.decode_raw();
+        Ok(decoder)
+    }
+
+    /// The encoding read so far (see the type's documentation for a late switch).
+    pub fn encoding(&self) -> Encoding {
+        self.encoding
+    }
+
+    /// The decoded text not yet read: right after [`StreamDecoder::new`], the decoded prefix
+    /// (the whole file when it is shorter than [`DECODE_PREFIX_BYTES`]).
+    pub fn head(&self) -> &str {
+        std::str::from_utf8(&self.out[self.out_pos..]).unwrap_or_default()
+    }
+
+    /// Whether the whole file fitted in the prefix.
+    pub fn prefix_is_whole(&self) -> bool {
+        self.eof && self.raw.is_empty()
+    }
+
+    /// The physical (1-based) line of the first byte at or after `byte` (an offset into the
+    /// decoded text) that is not a line ending, as [`LineIndex::at`]. Offsets must not go
+    /// backwards between calls, which is how a CSV reader's records come.
+    pub fn line_at(&mut self, byte: u64) -> u64 {
+        while let Some(&(_, end, through)) = self.runs.front() {
+            if end > byte {
+                break;
+            }
+            self.newlines_before = through;
+            self.runs.pop_front();
+        }
+        match self.runs.front() {
+            Some(&(start, _, through)) if start <= byte => through + 1,
+            _ => self.newlines_before + 1,
+        }
+    }
+
+    fn decode_raw(&mut self) {
+        let start = self.out.len();
+        if self.encoding == Encoding::Windows1252 {
+            push_cp1252(&mut self.out, &self.raw);
+            self.raw.clear();
+        } else {
+            match std::str::from_utf8(&self.raw) {
+                Ok(_) => {
+                    self.out.extend_from_slice(&self.raw);
+                    self.raw.clear();
+                }
+                Err(e) => {
+                    let valid = e.valid_up_to();
+                    self.out.extend_from_slice(&self.raw[..valid]);
+                    if e.error_len().is_none() && !self.eof {
+                        self.raw.drain(..valid);
+                    } else {
+                        self.encoding = Encoding::Windows1252;
+                        push_cp1252(&mut self.out, &self.raw[valid..]);
+                        self.raw.clear();
+                    }
+                }
+            }
+        }
+        if self.cr_as_lf {
+            for b in &mut self.out[start..] {
+                if *b == b'\r' {
+                    *b = b'\n';
+                }
+            }
+        }
+    }
+
+    /// Decodes more of the source into `out`; false at the end of the file.
+    fn refill(&mut self) -> std::io::Result<bool> {
+        self.out.clear();
+        self.out_pos = 0;
+        while self.out.is_empty() {
+            if self.eof && self.raw.is_empty() {
+                return Ok(false);
+            }
+            if !self.eof {
+                let have = self.raw.len();
+                self.raw.resize(have + DECODE_CHUNK_BYTES, 0);
+                let n = loop {
+                    match self.inner.read(&mut self.raw[have..]) {
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        other => break other,
+                    }
+                };
+                self.raw.truncate(have + n.as_ref().map_or(0, |n| *n));
+                let n = n?;
+                self.eof = n == 0;
+            }
+            self.decode_raw();
+        }
+        Ok(true)
+    }
+
+    /// Notes the line endings of `out[from..to]`, about to be handed out.
+    fn note_line_endings(&mut self, from: usize, to: usize) {
+        for (i, &b) in self.out[from..to].iter().enumerate() {
+            if b != b'\n' && b != b'\r' {
+                continue;
+            }
+            let at = self.offset + i as u64;
+            self.newlines += u64::from(b == b'\n');
+            match self.runs.back_mut() {
+                Some(run) if run.1 == at => {
+                    run.1 = at + 1;
+                    run.2 = self.newlines;
+                }
+                _ => self.runs.push_back((at, at + 1, self.newlines)),
+            }
+        }
+    }
+}
+
+impl<R: Read> std::io::Read for StreamDecoder<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.out_pos == self.out.len() && !self.refill()? {
+            return Ok(0);
+        }
+        let n = buf.len().min(self.out.len() - self.out_pos);
+        let (from, to) = (self.out_pos, self.out_pos + n);
+        buf[..n].copy_from_slice(&self.out[from..to]);
+        self.note_line_endings(from, to);
+        self.out_pos = to;
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+fn push_cp1252(out: &mut Vec<u8>, bytes: &[u8]) {
+    let mut utf8 = [0; 4];
+    for &b in bytes {
+        if b.is_ascii() {
+            out.push(b);
+        } else {
+            out.extend_from_slice(cp1252(b).encode_utf8(&mut utf8).as_bytes());
+        }
     }
 }
 

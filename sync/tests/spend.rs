@@ -534,3 +534,30 @@ fn redacted_supplier_hash_ignores_marker_wording() {
     assert!(a.rows[0].supplier_redacted);
     assert_eq!(a.rows[0].row_hash, b.rows[0].row_hash);
 }
+
+/// Past the prefix the encoding is chosen from, a first non-UTF-8 byte turns the rest of an
+/// all-ASCII file to cp1252, exactly as deciding for the whole file does; line numbers stay
+/// physical across the decoder's and the CSV reader's buffers.
+#[test]
+fn a_late_cp1252_byte_in_a_large_file_is_still_cp1252() {
+    let mut bytes = b"Date,Supplier,Amount\r\n".to_vec();
+    let mut rows = 0;
+    while bytes.len() < (1 << 20) + 100_000 {
+        rows += 1;
+        bytes.extend_from_slice(format!("01/04/2024,Plain {rows} Ltd,12.00\r\n").as_bytes());
+    }
+    bytes.extend_from_slice(b"\r\n02/04/2024,Caf\xe9 \x96 \xa3 Ltd,13.00\r\n");
+    let file = parse(&bytes);
+    assert_eq!(file.encoding, Encoding::Windows1252);
+    assert_eq!(file.rows.len(), rows + 1);
+    assert_eq!(lines(&file)[..3], [2, 3, 4]);
+    let last = file.rows.last().expect("rows");
+    assert_eq!(last.line, rows as u64 + 3);
+    assert_eq!(last.supplier_name.as_deref(), Some("Café – £ Ltd"));
+    assert_eq!(
+        row(&file, rows as u64 + 1).supplier_name,
+        some(&format!("Plain {rows} Ltd"))
+    );
+    let utf8 = bytes.len() - 24;
+    assert_eq!(parse(&bytes[..utf8]).encoding, Encoding::Utf8);
+}

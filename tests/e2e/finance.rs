@@ -622,3 +622,43 @@ async fn the_daemon_relinks_payments_when_another_process_changes_a_contract() {
     );
     assert!(served.terminate());
 }
+
+/// A spend file is parsed and stored a chunk at a time, yet stays one transaction: a source
+/// that breaks off after several chunks were stored leaves nothing behind.
+#[test]
+fn a_spend_file_that_breaks_off_late_stores_nothing() {
+    struct Broken;
+    impl std::io::Read for Broken {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("connection reset"))
+        }
+    }
+    let mut csv = String::from("Date,Supplier,Amount\n");
+    for i in 0..30_000 {
+        csv.push_str(&format!("01/04/2024,Supplier {i},{i}.50\n"));
+    }
+    let db = TestDb::new();
+    let mut conn = db.url.connect().unwrap();
+    let source = std::io::Read::chain(csv.as_bytes(), Broken);
+    let err = sync::file_import::import_spend(&mut conn, None, "GB-LAE-XYZ", "cut.csv", source)
+        .expect_err("a broken source");
+    assert!(err.to_string().contains("connection reset"), "{err}");
+    assert!(lines(&db).is_empty());
+
+    // The same rows whole are all stored, and again add nothing.
+    for (imported, duplicates) in [(30_000, 0), (0, 30_000)] {
+        let (_, report) = sync::file_import::import_spend(
+            &mut conn,
+            None,
+            "GB-LAE-XYZ",
+            "whole.csv",
+            csv.as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(
+            (report.read, report.imported, report.duplicates),
+            (30_000, imported, duplicates)
+        );
+    }
+    assert_eq!(lines(&db).len(), 30_000);
+}
