@@ -253,13 +253,23 @@ pub fn relink(
         views::json_item_like,
     };
     conn.transaction(|conn| {
+        // Two processes relinking one publisher at once (an import and the daemon's relinker)
+        // would both delete and both insert its links: on PostgreSQL they take turns. SQLite
+        // has one writer anyway.
+        if let DbConnection::Postgresql(c) = conn {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('ocreg relink ' || $1))")
+                .bind::<diesel::sql_types::Text, _>(publisher)
+                .execute(c)?;
+        }
         let started = std::time::Instant::now();
         let rows: Vec<(String, Option<String>, String, String)> = records::table
-            .filter(records::stage.eq_any(["award", "contract", "implementation"]))
+            .filter(records::stage.eq_any(crate::relink_queue::LINKABLE_STAGES))
             .filter(
                 records::buyer_org_id
                     .eq(publisher)
-                    .or(records::partner_org_ids.like(json_item_like(publisher, false))),
+                    .or(records::partner_org_ids
+                        .like(json_item_like(publisher, false))
+                        .escape('\\')),
             )
             .select((
                 records::ocid,
