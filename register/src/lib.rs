@@ -9,7 +9,9 @@ pub mod digest;
 pub mod export;
 pub mod extension;
 pub mod flatten;
+pub mod grant_links;
 pub mod grants;
+pub mod off_contract;
 pub mod org_ids;
 pub mod organisations;
 pub mod overlaps;
@@ -25,6 +27,7 @@ pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tokens;
+pub mod transactions;
 pub mod views;
 
 pub use config::Settings;
