@@ -9,6 +9,7 @@ mod downloads;
 mod extension;
 mod feeds;
 mod finance;
+mod finance_views;
 mod health;
 mod http;
 mod import;
