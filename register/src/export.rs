@@ -498,11 +498,12 @@ pub fn write_tables(
         writers.push((*table, writer, 0_u64));
     }
     each_record(conn, selection, base_url, false, |record| {
-        let compiled: Value =
+        let mut compiled: Value =
             serde_json::from_str(&record.compiled).map_err(|source| ExportError::Corrupt {
                 ocid: record.ocid.clone(),
                 source,
             })?;
+        crate::transactions::add(&mut compiled, &record.ocid, &record.linked, base_url);
         for (table, writer, rows) in &mut writers {
             let mut failed = None;
             flatten::rows(*table, &compiled, &mut |row: &[String]| {
@@ -704,6 +705,9 @@ struct RecordText {
     compiled: String,
     /// Its releases, in the order received (empty when not asked for).
     releases: Vec<String>,
+    /// Payments and grants linked to its contracts not yet in `compiled` (only when read
+    /// without releases, for the tables).
+    linked: Vec<crate::transactions::Linked>,
 }
 
 impl RecordText {
@@ -878,21 +882,30 @@ fn each_record(
         } else {
             HashMap::new()
         };
-        let transactions = Transactions::load(conn, &ocids)?;
+        let mut transactions = Transactions::load(conn, &ocids)?;
         count += rows.len() as u64;
         for (_, ocid, compiled) in rows {
             let releases = releases.remove(&ocid).unwrap_or_default();
-            let compiled =
-                transactions
-                    .apply_text(&ocid, compiled, base_url)
-                    .map_err(|source| ExportError::Corrupt {
-                        ocid: ocid.clone(),
-                        source,
-                    })?;
+            // Records written as text (with their releases) get their transactions now; the
+            // tables parse each record anyway, so they add them to the parsed value.
+            let (compiled, linked) = if with_releases {
+                let text =
+                    transactions
+                        .apply_text(&ocid, compiled, base_url)
+                        .map_err(|source| ExportError::Corrupt {
+                            ocid: ocid.clone(),
+                            source,
+                        })?;
+                (text, Vec::new())
+            } else {
+                let linked = transactions.take(&ocid);
+                (compiled, linked)
+            };
             each(RecordText {
                 ocid,
                 compiled,
                 releases,
+                linked,
             })?;
         }
         match last {
@@ -1276,6 +1289,7 @@ mod tests {
             ocid: "ocds-abc123-1".to_owned(),
             compiled: r#"{"ocid":"ocds-abc123-1","id":"x","tag":["compiled"]}"#.to_owned(),
             releases: vec![r#"{"id":"1"}"#.to_owned(), r#"{"id":"2"}"#.to_owned()],
+            linked: Vec::new(),
         };
         let mut out = Vec::new();
         record.write_json(&mut out).unwrap();

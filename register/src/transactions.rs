@@ -281,6 +281,12 @@ impl Transactions {
     pub fn apply(&self, ocid: &str, compiled: &mut Value, base_url: &str) -> bool {
         add(compiled, ocid, self.of(ocid), base_url)
     }
+
+    /// The links of one ocid, taken out (for a caller that parses the record anyway and adds
+    /// them with [`add`]).
+    pub fn take(&mut self, ocid: &str) -> Vec<Linked> {
+        self.by_ocid.remove(ocid).unwrap_or_default()
+    }
 }
 
 /// How many links there are and when they last changed: part of the freshness of anything
@@ -415,7 +421,7 @@ fn transaction(
 
 /// Adds `linked` to the matching `contracts[]` entries; whether any was added. A transaction
 /// the record already has (same id) is not added twice.
-fn add(compiled: &mut Value, ocid: &str, linked: &[Linked], base_url: &str) -> bool {
+pub fn add(compiled: &mut Value, ocid: &str, linked: &[Linked], base_url: &str) -> bool {
     let Some(count) = compiled
         .get("contracts")
         .and_then(Value::as_array)
