@@ -32,7 +32,8 @@ use serde_json::{Map, Value, json};
 use crate::{
     db::{DbConnection, MultiBackend},
     flatten::{self, Table},
-    schema::{records, releases},
+    schema::{grant_links, grants, records, releases},
+    transactions::Transactions,
     views::Filters,
 };
 
@@ -72,6 +73,11 @@ pub enum Download {
     /// first table streams into the zip at once, the others are spooled to temporary files
     /// (in the system's temporary folder, `TMPDIR`) until it is done.
     CsvZip,
+    /// The 360Giving grants imported, one per line: the 360Giving fields stored (a grant to
+    /// an individual by its anonymised id only), its contract link and provenance.
+    GrantsJsonl,
+    /// The same grants as one CSV file with 360Giving column titles.
+    GrantsCsv,
 }
 
 /// What a download holds one of per line or per item.
@@ -79,6 +85,7 @@ pub enum Download {
 pub enum Unit {
     Releases,
     Records,
+    Grants,
 }
 
 impl Download {
@@ -92,6 +99,7 @@ impl Download {
         ];
         all.extend(Table::ALL.iter().map(|&t| Self::Csv(t)));
         all.push(Self::CsvZip);
+        all.extend([Self::GrantsJsonl, Self::GrantsCsv]);
         all
     }
 
@@ -104,6 +112,8 @@ impl Download {
             Self::RecordsJson => "records.json".to_owned(),
             Self::Csv(table) => format!("csv/{}.csv", table.name()),
             Self::CsvZip => "csv.zip".to_owned(),
+            Self::GrantsJsonl => "grants.jsonl".to_owned(),
+            Self::GrantsCsv => "grants.csv".to_owned(),
         }
     }
 
@@ -125,9 +135,9 @@ impl Download {
 
     pub fn media_type(self) -> &'static str {
         match self {
-            Self::ReleasesJsonl | Self::RecordsJsonl => JSON_LINES,
+            Self::ReleasesJsonl | Self::RecordsJsonl | Self::GrantsJsonl => JSON_LINES,
             Self::ReleasesJson | Self::RecordsJson => "application/json",
-            Self::Csv(_) => "text/csv; charset=utf-8",
+            Self::Csv(_) | Self::GrantsCsv => "text/csv; charset=utf-8",
             Self::CsvZip => "application/zip",
         }
     }
@@ -135,24 +145,29 @@ impl Download {
     /// The format's name for people and catalogues.
     pub fn format(self) -> &'static str {
         match self {
-            Self::ReleasesJsonl | Self::RecordsJsonl => "JSON Lines",
+            Self::ReleasesJsonl | Self::RecordsJsonl | Self::GrantsJsonl => "JSON Lines",
             Self::ReleasesJson | Self::RecordsJson => "JSON",
-            Self::Csv(_) => "CSV",
+            Self::Csv(_) | Self::GrantsCsv => "CSV",
             Self::CsvZip => "ZIP",
         }
     }
 
-    /// What it is made of: releases, or records (the CSV tables flatten compiled records).
+    /// What it is made of: releases, records (the CSV tables flatten compiled records) or
+    /// grants.
     pub fn unit(self) -> Unit {
         match self {
             Self::ReleasesJsonl | Self::ReleasesJson => Unit::Releases,
+            Self::GrantsJsonl | Self::GrantsCsv => Unit::Grants,
             _ => Unit::Records,
         }
     }
 
-    /// Whether the file is OCDS JSON (rather than tables made from it).
+    /// Whether the file is OCDS JSON (rather than tables made from it, or grants).
     pub fn is_ocds(self) -> bool {
-        !matches!(self, Self::Csv(_) | Self::CsvZip)
+        !matches!(
+            self,
+            Self::Csv(_) | Self::CsvZip | Self::GrantsJsonl | Self::GrantsCsv
+        )
     }
 
     /// One sentence for people.
@@ -178,6 +193,13 @@ impl Download {
                 table.name()
             ),
             Self::CsvZip => "Every CSV table of the compiled records in one zip file.".to_owned(),
+            Self::GrantsJsonl => "Every 360Giving grant imported, one per line: the 360Giving \
+                                  fields stored (a grant to a person by its anonymised id only), \
+                                  the contract it is linked to and where it came from."
+                .to_owned(),
+            Self::GrantsCsv => "Every 360Giving grant imported, one CSV file with 360Giving \
+                                column titles, the contract it is linked to and where it came from."
+                .to_owned(),
         }
     }
 }
@@ -192,6 +214,13 @@ pub struct Selection {
     /// releases of matching records, and `updated_since` is when the register received a
     /// release (as in the change feed `GET /api/v1/releases`).
     pub filters: Filters,
+}
+
+impl Selection {
+    /// Whether a register filter is set: they select releases and records, not grants.
+    pub fn filters_anything(&self) -> bool {
+        filters_records(&self.filters) || self.filters.updated_since.is_some()
+    }
 }
 
 /// Who publishes the packages, where, and when.
@@ -317,23 +346,37 @@ pub struct Freshness {
     pub last_received: Option<NaiveDateTime>,
     /// When a record was last recompiled.
     pub last_updated: Option<NaiveDateTime>,
+    /// Payments and grants linked to contracts, and when links last changed: records show
+    /// them as transactions.
+    pub links: i64,
+    pub last_linked: Option<NaiveDateTime>,
+    pub grants: i64,
+    /// When a grant was last imported or replaced.
+    pub last_grant: Option<NaiveDateTime>,
 }
 
 impl Freshness {
     /// When the data last changed.
     pub fn last_modified(&self) -> Option<NaiveDateTime> {
-        self.last_received.max(self.last_updated)
+        self.last_received
+            .max(self.last_updated)
+            .max(self.last_linked)
+            .max(self.last_grant)
     }
 
     /// A text that changes whenever the data does, for entity tags.
     pub fn version(&self) -> String {
         let micros = |t: Option<NaiveDateTime>| t.map_or(0, |t| t.and_utc().timestamp_micros());
         format!(
-            "{}.{}.{}.{}",
+            "{}.{}.{}.{}.{}.{}.{}.{}",
             self.releases,
             self.records,
             micros(self.last_received),
-            micros(self.last_updated)
+            micros(self.last_updated),
+            self.links,
+            micros(self.last_linked),
+            self.grants,
+            micros(self.last_grant)
         )
     }
 
@@ -341,14 +384,20 @@ impl Freshness {
         match unit {
             Unit::Releases => self.releases,
             Unit::Records => self.records,
+            Unit::Grants => self.grants,
         }
     }
 }
 
-/// Counts and last changes of releases and records.
+/// Counts and last changes of releases, records, links and grants.
 pub fn freshness(conn: &mut DbConnection) -> Result<Freshness, diesel::result::Error> {
     use diesel::dsl::max;
+    let (links, last_linked) = crate::transactions::links_version(conn)?;
     Ok(Freshness {
+        links,
+        last_linked,
+        grants: grants::table.count().get_result(conn)?,
+        last_grant: grants::table.select(max(grants::imported_at)).first(conn)?,
         releases: releases::table.count().get_result(conn)?,
         records: records::table.count().get_result(conn)?,
         last_received: releases::table
@@ -387,7 +436,7 @@ pub fn write(
             out.write_all(b"]}\n")?;
             n
         }
-        Download::RecordsJsonl => each_record(conn, selection, true, |record| {
+        Download::RecordsJsonl => each_record(conn, selection, &meta.base_url, true, |record| {
             record.write_json(&mut out)?;
             out.write_all(b"\n")?;
             Ok(())
@@ -395,7 +444,7 @@ pub fn write(
         Download::RecordsJson => {
             out.write_all(meta.package_head(download, "records")?.as_bytes())?;
             let mut first = true;
-            let n = each_record(conn, selection, true, |record| {
+            let n = each_record(conn, selection, &meta.base_url, true, |record| {
                 if !std::mem::take(&mut first) {
                     out.write_all(b",")?;
                 }
@@ -405,10 +454,26 @@ pub fn write(
             out.write_all(b"]}\n")?;
             n
         }
-        Download::Csv(table) => write_tables(conn, selection, &mut [(table, &mut out)])?
-            .iter()
-            .sum(),
+        Download::Csv(table) => {
+            write_tables(conn, selection, &meta.base_url, &mut [(table, &mut out)])?
+                .iter()
+                .sum()
+        }
         Download::CsvZip => zip_one_pass(conn, selection, meta, &mut out)?,
+        Download::GrantsJsonl => each_grant(conn, selection, &meta.base_url, |grant| {
+            serde_json::to_writer(&mut out, &grant.json()).map_err(io::Error::from)?;
+            out.write_all(b"\n")?;
+            Ok(())
+        })?,
+        Download::GrantsCsv => {
+            let mut writer = csv::Writer::from_writer(&mut out);
+            writer.write_record(GRANT_CSV_HEADER)?;
+            let n = each_grant(conn, selection, &meta.base_url, |grant| {
+                Ok(writer.write_record(grant.csv_row())?)
+            })?;
+            writer.flush()?;
+            n
+        }
     };
     out.flush()?;
     Ok(Written {
@@ -418,10 +483,12 @@ pub fn write(
 }
 
 /// Writes several CSV tables in one pass over the compiled records (each parsed once), each
-/// to its own output; returns the rows written to each (headers aside).
+/// to its own output; returns the rows written to each (headers aside). `base_url` (the
+/// register's public URL) begins the URLs of the linked transactions.
 pub fn write_tables(
     conn: &mut DbConnection,
     selection: &Selection,
+    base_url: &str,
     outputs: &mut [(Table, &mut dyn Write)],
 ) -> Result<Vec<u64>, ExportError> {
     let mut writers = Vec::with_capacity(outputs.len());
@@ -430,12 +497,13 @@ pub fn write_tables(
         writer.write_record(table.header())?;
         writers.push((*table, writer, 0_u64));
     }
-    each_record(conn, selection, false, |record| {
-        let compiled: Value =
+    each_record(conn, selection, base_url, false, |record| {
+        let mut compiled: Value =
             serde_json::from_str(&record.compiled).map_err(|source| ExportError::Corrupt {
                 ocid: record.ocid.clone(),
                 source,
             })?;
+        crate::transactions::add(&mut compiled, &record.ocid, &record.linked, base_url);
         for (table, writer, rows) in &mut writers {
             let mut failed = None;
             flatten::rows(*table, &compiled, &mut |row: &[String]| {
@@ -541,7 +609,7 @@ fn zip_one_pass(
                 .iter_mut()
                 .map(|(table, file, _)| (*table, file as &mut dyn Write)),
         );
-        write_tables(conn, selection, &mut outputs)?
+        write_tables(conn, selection, &meta.base_url, &mut outputs)?
     };
     for (table, file, path) in spooled {
         drop(file.into_inner().map_err(io::IntoInnerError::into_error)?);
@@ -637,6 +705,9 @@ struct RecordText {
     compiled: String,
     /// Its releases, in the order received (empty when not asked for).
     releases: Vec<String>,
+    /// Payments and grants linked to its contracts not yet in `compiled` (only when read
+    /// without releases, for the tables).
+    linked: Vec<crate::transactions::Linked>,
 }
 
 impl RecordText {
@@ -772,10 +843,12 @@ fn each_release(
 }
 
 /// Calls `each` with every selected record (in the order stored), with its releases when
-/// `with_releases`.
+/// `with_releases`, and the payments and grants linked to its contracts as transactions
+/// ([`crate::transactions`]: one lookup per batch; a record without links is not parsed).
 fn each_record(
     conn: &mut DbConnection,
     selection: &Selection,
+    base_url: &str,
     with_releases: bool,
     mut each: impl FnMut(RecordText) -> Result<(), ExportError>,
 ) -> Result<u64, ExportError> {
@@ -803,19 +876,36 @@ fn each_record(
             .load(conn)?;
         let full = rows.len() as i64 == RECORD_BATCH;
         let last = rows.last().map(|(id, _, _)| *id);
+        let ocids: Vec<&str> = rows.iter().map(|(_, ocid, _)| ocid.as_str()).collect();
         let mut releases = if with_releases {
-            let ocids: Vec<&str> = rows.iter().map(|(_, ocid, _)| ocid.as_str()).collect();
             releases_of(conn, &ocids)?
         } else {
             HashMap::new()
         };
+        let mut transactions = Transactions::load(conn, &ocids)?;
         count += rows.len() as u64;
         for (_, ocid, compiled) in rows {
             let releases = releases.remove(&ocid).unwrap_or_default();
+            // Records written as text (with their releases) get their transactions now; the
+            // tables parse each record anyway, so they add them to the parsed value.
+            let (compiled, linked) = if with_releases {
+                let text =
+                    transactions
+                        .apply_text(&ocid, compiled, base_url)
+                        .map_err(|source| ExportError::Corrupt {
+                            ocid: ocid.clone(),
+                            source,
+                        })?;
+                (text, Vec::new())
+            } else {
+                let linked = transactions.take(&ocid);
+                (compiled, linked)
+            };
             each(RecordText {
                 ocid,
                 compiled,
                 releases,
+                linked,
             })?;
         }
         match last {
@@ -842,6 +932,292 @@ fn releases_of(
         }
     }
     Ok(by_ocid)
+}
+
+/// Grants read per query.
+const GRANT_BATCH: i64 = 1000;
+
+/// The CSV columns of `grants.csv`: 360Giving column titles, then the contract link and the
+/// provenance.
+pub const GRANT_CSV_HEADER: [&str; 21] = [
+    "Identifier",
+    "Title",
+    "Description",
+    "Currency",
+    "Amount Awarded",
+    "Award Date",
+    "Planned Dates:Start Date",
+    "Planned Dates:End Date",
+    "Recipient Org:Identifier",
+    "Recipient Org:Name",
+    "Recipient Ind:Identifier",
+    "Funding Org:Identifier",
+    "Funding Org:Name",
+    "Grant Programme:Title",
+    "Contract OCID",
+    "Contract ID",
+    "Link Method",
+    "Link Confidence",
+    "Source File",
+    "Source Position",
+    "Source Run",
+];
+
+/// One stored grant with its contract link, as exported. Built from the stored columns (not
+/// the stored body), so what is published is exactly the fields named here.
+struct GrantExport {
+    grant_id: String,
+    title: String,
+    description: String,
+    currency: String,
+    amount_pence: i64,
+    award_date: NaiveDate,
+    planned_start: Option<NaiveDate>,
+    planned_end: Option<NaiveDate>,
+    recipient_id: String,
+    /// None for an individual.
+    recipient_name: Option<String>,
+    individual: bool,
+    funder_id: String,
+    funder_name: String,
+    programme: Option<String>,
+    link: Option<(String, String, String, f64)>,
+    source_file: String,
+    position: String,
+    /// `{base}/api/v1/sync/runs/{id}`.
+    run: Option<String>,
+}
+
+impl GrantExport {
+    /// The grant in 360Giving JSON shape, with `linkedContract` and `source` of ours.
+    fn json(&self) -> Value {
+        let mut g = Map::new();
+        g.insert("id".into(), json!(self.grant_id));
+        g.insert("title".into(), json!(self.title));
+        g.insert("description".into(), json!(self.description));
+        g.insert("currency".into(), json!(self.currency));
+        g.insert(
+            "amountAwarded".into(),
+            Value::Number(crate::transactions::pounds(self.amount_pence)),
+        );
+        g.insert("awardDate".into(), json!(self.award_date.to_string()));
+        if self.planned_start.is_some() || self.planned_end.is_some() {
+            let mut dates = Map::new();
+            if let Some(start) = self.planned_start {
+                dates.insert("startDate".into(), json!(start.to_string()));
+            }
+            if let Some(end) = self.planned_end {
+                dates.insert("endDate".into(), json!(end.to_string()));
+            }
+            g.insert("plannedDates".into(), json!([dates]));
+        }
+        if self.individual {
+            g.insert(
+                "recipientIndividual".into(),
+                json!({"id": self.recipient_id}),
+            );
+        } else {
+            g.insert(
+                "recipientOrganization".into(),
+                json!([{"id": self.recipient_id, "name": self.recipient_name}]),
+            );
+        }
+        g.insert(
+            "fundingOrganization".into(),
+            json!([{"id": self.funder_id, "name": self.funder_name}]),
+        );
+        if let Some(programme) = &self.programme {
+            g.insert("grantProgramme".into(), json!([{"title": programme}]));
+        }
+        g.insert(
+            "linkedContract".into(),
+            match &self.link {
+                Some((ocid, contract_id, method, confidence)) => json!({
+                    "ocid": ocid, "contractId": contract_id, "method": method,
+                    "confidence": confidence
+                }),
+                None => Value::Null,
+            },
+        );
+        g.insert(
+            "source".into(),
+            json!({"file": self.source_file, "position": self.position, "run": self.run}),
+        );
+        Value::Object(g)
+    }
+
+    /// The grant as a row of [`GRANT_CSV_HEADER`].
+    fn csv_row(&self) -> Vec<String> {
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+        let link = self.link.as_ref();
+        vec![
+            self.grant_id.clone(),
+            self.title.clone(),
+            self.description.clone(),
+            self.currency.clone(),
+            crate::transactions::pounds(self.amount_pence).to_string(),
+            self.award_date.to_string(),
+            date(self.planned_start),
+            date(self.planned_end),
+            if self.individual {
+                String::new()
+            } else {
+                self.recipient_id.clone()
+            },
+            if self.individual {
+                String::new()
+            } else {
+                text(&self.recipient_name)
+            },
+            if self.individual {
+                self.recipient_id.clone()
+            } else {
+                String::new()
+            },
+            self.funder_id.clone(),
+            self.funder_name.clone(),
+            text(&self.programme),
+            link.map(|l| l.0.clone()).unwrap_or_default(),
+            link.map(|l| l.1.clone()).unwrap_or_default(),
+            link.map(|l| l.2.clone()).unwrap_or_default(),
+            link.map(|l| l.3.to_string()).unwrap_or_default(),
+            self.source_file.clone(),
+            self.position.clone(),
+            text(&self.run),
+        ]
+    }
+}
+
+type GrantColumns = (
+    (
+        i64,
+        String,
+        String,
+        String,
+        String,
+        i64,
+        NaiveDate,
+        Option<NaiveDate>,
+        Option<NaiveDate>,
+        String,
+        Option<String>,
+        bool,
+    ),
+    (String, String, Option<String>, String, String, Option<i64>),
+    Option<(String, String, String, f64)>,
+);
+
+/// Calls `each` with every grant (awarded in the selected year, when one is), in the order
+/// stored, in keyset batches.
+fn each_grant(
+    conn: &mut DbConnection,
+    selection: &Selection,
+    base_url: &str,
+    mut each: impl FnMut(GrantExport) -> Result<(), ExportError>,
+) -> Result<u64, ExportError> {
+    let year = selection.year.and_then(|y| {
+        Some((
+            NaiveDate::from_ymd_opt(y, 1, 1)?,
+            NaiveDate::from_ymd_opt(y + 1, 1, 1)?,
+        ))
+    });
+    let mut after = i64::MIN;
+    let mut count = 0;
+    loop {
+        let mut query = grants::table
+            .left_join(grant_links::table)
+            .filter(grants::id.gt(after))
+            .into_boxed::<MultiBackend>();
+        if let Some((from, to)) = year {
+            query = query
+                .filter(grants::award_date.ge(from))
+                .filter(grants::award_date.lt(to));
+        }
+        let rows: Vec<GrantColumns> = query
+            .order(grants::id.asc())
+            .select((
+                (
+                    grants::id,
+                    grants::grant_id,
+                    grants::title,
+                    grants::description,
+                    grants::currency,
+                    grants::amount_awarded_pence,
+                    grants::award_date,
+                    grants::planned_start,
+                    grants::planned_end,
+                    grants::recipient_org_id,
+                    grants::recipient_name,
+                    grants::recipient_is_individual,
+                ),
+                (
+                    grants::funder_org_id,
+                    grants::funder_name,
+                    grants::programme,
+                    grants::source_file,
+                    grants::position,
+                    grants::run_id,
+                ),
+                (
+                    grant_links::ocid,
+                    grant_links::contract_id,
+                    grant_links::method,
+                    grant_links::confidence,
+                )
+                    .nullable(),
+            ))
+            .limit(GRANT_BATCH)
+            .load(conn)?;
+        let full = rows.len() as i64 == GRANT_BATCH;
+        let last = rows.last().map(|r| r.0.0);
+        count += rows.len() as u64;
+        for (
+            (
+                _,
+                grant_id,
+                title,
+                description,
+                currency,
+                amount_pence,
+                award_date,
+                planned_start,
+                planned_end,
+                recipient_id,
+                recipient_name,
+                individual,
+            ),
+            (funder_id, funder_name, programme, source_file, position, run_id),
+            link,
+        ) in rows
+        {
+            each(GrantExport {
+                grant_id,
+                title,
+                description,
+                currency,
+                amount_pence,
+                award_date,
+                planned_start,
+                planned_end,
+                recipient_id,
+                // Never a person's name (none is stored; this makes sure).
+                recipient_name: recipient_name.filter(|_| !individual),
+                individual,
+                funder_id,
+                funder_name,
+                programme,
+                link,
+                source_file,
+                position,
+                run: run_id.map(|id| format!("{base_url}/api/v1/sync/runs/{id}")),
+            })?;
+        }
+        match last {
+            Some(id) if full => after = id,
+            _ => return Ok(count),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -913,6 +1289,7 @@ mod tests {
             ocid: "ocds-abc123-1".to_owned(),
             compiled: r#"{"ocid":"ocds-abc123-1","id":"x","tag":["compiled"]}"#.to_owned(),
             releases: vec![r#"{"id":"1"}"#.to_owned(), r#"{"id":"2"}"#.to_owned()],
+            linked: Vec::new(),
         };
         let mut out = Vec::new();
         record.write_json(&mut out).unwrap();

@@ -413,6 +413,8 @@ mod tests {
             "/definitions/Metric/properties/rbaQuadrant",
             "/definitions/Observation/properties/rating",
             "/definitions/ContactPoint/properties/roleAddress",
+            "/definitions/Transaction/properties/reconciliation",
+            "/definitions/Reconciliation/properties/confidence",
         ] {
             assert!(merged.pointer(pointer).is_some(), "{pointer}");
         }
@@ -426,7 +428,9 @@ mod tests {
                 "Commissioning",
                 "Metric",
                 "Observation",
-                "ContactPoint"
+                "ContactPoint",
+                "Transaction",
+                "Reconciliation"
             ]
         );
     }

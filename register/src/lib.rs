@@ -9,8 +9,10 @@ pub mod digest;
 pub mod export;
 pub mod extension;
 pub mod flatten;
+pub mod grant_links;
 pub mod grants;
 pub mod identity;
+pub mod off_contract;
 pub mod org_ids;
 pub mod organisations;
 pub mod overlaps;
@@ -27,6 +29,7 @@ pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tokens;
+pub mod transactions;
 pub mod views;
 
 pub use config::Settings;

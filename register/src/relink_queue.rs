@@ -12,7 +12,7 @@ use diesel::prelude::*;
 use crate::{
     audit::now,
     db::DbConnection,
-    schema::{relink_queue, spend_transactions},
+    schema::{grants, relink_queue, spend_transactions},
 };
 
 /// Stages at which a process has awards or contracts that payments can be linked to.
@@ -64,13 +64,14 @@ pub fn pending(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
 pub struct Drained {
     /// Queued orgs taken off the queue.
     pub orgs: u64,
-    /// Of those, the ones with payments, whose links were recomputed.
+    /// Of those, the ones with payments or grants, whose links were recomputed.
     pub relinked: u64,
-    /// Links those orgs' payments have now.
+    /// Links those orgs' payments and grants have now.
     pub linked: u64,
 }
 
-/// Relinks every queued org that publishes spend and takes it off the queue. Each org is
+/// Relinks the payments and grants of every queued org that publishes spend or funds grants,
+/// and takes it off the queue. Each org is
 /// relinked in its own transaction; an org queued again while it was being relinked (its
 /// `queued_at` moved on) stays queued for the next drain, so no change is missed.
 pub fn drain(conn: &mut DbConnection) -> QueryResult<Drained> {
@@ -87,10 +88,17 @@ pub fn drain(conn: &mut DbConnection) -> QueryResult<Drained> {
             spend_transactions::table.filter(spend_transactions::publisher_org_id.eq(&org)),
         ))
         .get_result::<bool>(conn)?;
+        let funds_grants = diesel::select(diesel::dsl::exists(
+            grants::table.filter(grants::funder_org_id.eq(&org)),
+        ))
+        .get_result::<bool>(conn)?;
         if has_spend {
             drained.linked += crate::spend::relink(conn, &org)?.linked;
-            drained.relinked += 1;
         }
+        if funds_grants {
+            drained.linked += crate::grant_links::relink_grants(conn, &org)?.linked;
+        }
+        drained.relinked += u64::from(has_spend || funds_grants);
         diesel::delete(
             relink_queue::table
                 .filter(relink_queue::publisher_org_id.eq(&org))

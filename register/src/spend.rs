@@ -142,6 +142,17 @@ pub struct SpendFilters {
     pub date_to: Option<NaiveDate>,
     pub min_pence: Option<i64>,
     pub max_pence: Option<i64>,
+    /// Only lines linked to a contract (`Some(true)`) or only those not linked (`Some(false)`).
+    pub matched: Option<bool>,
+}
+
+/// How a spend line is linked to a contract (`spend_links`).
+#[derive(Debug, Clone, PartialEq, Queryable)]
+pub struct SpendLink {
+    pub ocid: String,
+    pub contract_id: String,
+    pub method: String,
+    pub confidence: f64,
 }
 
 /// A stored spend line as the API lists it.
@@ -163,16 +174,24 @@ pub struct SpendTransaction {
     pub line: i64,
 }
 
-/// A page of spend lines in id order after `after`, and the cursor of the next page.
+/// A spend line and its contract link, if any.
+pub type LinkedLine = (SpendTransaction, Option<SpendLink>);
+
+/// A page of spend lines in id order after `after`, each with its contract link when it has
+/// one, and the cursor of the next page.
 pub fn page(
     conn: &mut DbConnection,
     filters: &SpendFilters,
     limit: u32,
     after: Option<i64>,
-) -> QueryResult<(Vec<SpendTransaction>, Option<i64>)> {
-    use crate::views::{MAX_LIMIT, escape_like, lower};
+) -> QueryResult<(Vec<LinkedLine>, Option<i64>)> {
+    use crate::{
+        schema::spend_links,
+        views::{MAX_LIMIT, escape_like, lower},
+    };
     let limit = limit.clamp(1, MAX_LIMIT);
     let mut query = spend_transactions::table
+        .left_join(spend_links::table)
         .into_boxed::<crate::db::MultiBackend>()
         .order(spend_transactions::id.asc());
     if let Some(buyer) = &filters.buyer {
@@ -204,16 +223,30 @@ pub fn page(
     if let Some(max) = filters.max_pence {
         query = query.filter(spend_transactions::amount_pence.le(max));
     }
+    match filters.matched {
+        Some(true) => query = query.filter(spend_links::spend_id.nullable().is_not_null()),
+        Some(false) => query = query.filter(spend_links::spend_id.nullable().is_null()),
+        None => {}
+    }
     if let Some(after) = after {
         query = query.filter(spend_transactions::id.gt(after));
     }
-    let mut rows: Vec<SpendTransaction> = query
-        .select(SpendTransaction::as_select())
+    let mut rows: Vec<LinkedLine> = query
+        .select((
+            SpendTransaction::as_select(),
+            (
+                spend_links::ocid,
+                spend_links::contract_id,
+                spend_links::method,
+                spend_links::confidence,
+            )
+                .nullable(),
+        ))
         .limit(i64::from(limit) + 1)
         .load(conn)?;
     let next = if rows.len() > limit as usize {
         rows.truncate(limit as usize);
-        rows.last().map(|r| r.id)
+        rows.last().map(|(r, _)| r.id)
     } else {
         None
     };
@@ -412,7 +445,7 @@ const RELINK_PAGE: i64 = 50_000;
 
 /// The contracts of a compiled release as the matcher sees them: each `contracts[]` entry with
 /// the suppliers of its award, or, before a contract is signed, each award.
-fn contract_facts(
+pub(crate) fn contract_facts(
     ocid: &str,
     compiled: &serde_json::Value,
     buyers: &[String],
@@ -534,7 +567,7 @@ pub fn contract_value_pence(compiled: &serde_json::Value) -> Option<i64> {
 pub fn contract_payments(
     conn: &mut DbConnection,
     ocid: &str,
-) -> QueryResult<Vec<(SpendTransaction, String, f64)>> {
+) -> QueryResult<Vec<(SpendTransaction, SpendLink)>> {
     use crate::schema::spend_links;
     spend_transactions::table
         .inner_join(spend_links::table)
@@ -545,8 +578,12 @@ pub fn contract_payments(
         ))
         .select((
             SpendTransaction::as_select(),
-            spend_links::method,
-            spend_links::confidence,
+            (
+                spend_links::ocid,
+                spend_links::contract_id,
+                spend_links::method,
+                spend_links::confidence,
+            ),
         ))
         .load(conn)
 }

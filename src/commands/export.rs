@@ -42,6 +42,8 @@ pub enum Format {
     Csv,
     /// `csv.zip`: every flat table in one zip.
     Zip,
+    /// `grants.jsonl` and `grants.csv`: the 360Giving grants imported.
+    Grants,
     /// All of the above.
     All,
 }
@@ -130,7 +132,7 @@ pub fn run(args: ExportArgs, conn: &mut DbConnection, settings: &Settings) -> an
     if tables_written {
         summary
             .files
-            .extend(export_tables(&args.out, conn, &selection, &bar)?);
+            .extend(export_tables(&args.out, conn, &selection, &meta, &bar)?);
     }
     if wanted(Format::Zip) {
         let file = export_file(&args.out, Download::CsvZip, &bar, |out| {
@@ -149,6 +151,14 @@ pub fn run(args: ExportArgs, conn: &mut DbConnection, settings: &Settings) -> an
         })?;
         summary.files.push(file);
     }
+    if wanted(Format::Grants) {
+        for download in [Download::GrantsJsonl, Download::GrantsCsv] {
+            let file = export_file(&args.out, download, &bar, |out| {
+                export::write(conn, download, &selection, &meta, out)
+            })?;
+            summary.files.push(file);
+        }
+    }
     bar.finish_and_clear();
     summary.elapsed = started.elapsed();
 
@@ -156,6 +166,7 @@ pub fn run(args: ExportArgs, conn: &mut DbConnection, settings: &Settings) -> an
         let unit = match Download::parse(&f.name).map(|d| (d, d.unit())) {
             Some((Download::Csv(_) | Download::CsvZip, _)) => "rows",
             Some((_, export::Unit::Releases)) => "releases",
+            Some((_, export::Unit::Grants)) => "grants",
             _ => "records",
         };
         eprintln!(
@@ -204,6 +215,7 @@ fn export_tables(
     dir: &Path,
     conn: &mut DbConnection,
     selection: &Selection,
+    meta: &Meta,
     bar: &ProgressBar,
 ) -> anyhow::Result<Vec<FileSummary>> {
     let started = Instant::now();
@@ -218,7 +230,8 @@ fn export_tables(
             .iter_mut()
             .map(|(table, _, temp)| (*table, &mut temp.out as &mut dyn Write))
             .collect();
-        export::write_tables(conn, selection, &mut outputs).context("cannot export csv")?
+        export::write_tables(conn, selection, &meta.base_url, &mut outputs)
+            .context("cannot export csv")?
     };
     let elapsed = started.elapsed();
     let mut files = Vec::with_capacity(temps.len());

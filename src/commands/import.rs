@@ -88,7 +88,12 @@ pub fn run_file(kind: &ImportKind, conn: &mut DbConnection) -> anyhow::Result<bo
         report.read, report.imported, report.duplicates, report.skipped, report.rejected
     );
     if let Some(linked) = report.linked {
-        eprintln!("  {linked} of the publisher's payments are linked to contracts in the register");
+        let what = if publisher.is_some() {
+            "publisher's payments"
+        } else {
+            "funders' grants"
+        };
+        eprintln!("  {linked} of the {what} are linked to contracts in the register");
     }
     for note in &report.skips {
         eprintln!("  skipped {}: {}", note.at, note.reason);

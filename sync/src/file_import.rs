@@ -160,11 +160,21 @@ pub fn import_grants(
                     .collect(),
                 ..RowReport::default()
             };
-            Ok(store_grants(conn, file, Some(run_id), &rows).map(|stored| {
-                report.imported = stored.created + stored.updated;
-                report.duplicates = stored.unchanged;
-                report
-            }))
+            Ok(
+                store_grants(conn, file, Some(run_id), &rows).and_then(|stored| {
+                    report.imported = stored.created + stored.updated;
+                    report.duplicates = stored.unchanged;
+                    // The funders' grants may belong to contracts: their links are recomputed.
+                    let funders: std::collections::BTreeSet<&str> =
+                        rows.iter().map(|r| r.funder_org_id.as_str()).collect();
+                    let mut linked = 0;
+                    for funder in funders {
+                        linked += register::grant_links::relink_grants(conn, funder)?.linked;
+                    }
+                    report.linked = Some(linked);
+                    Ok(report)
+                }),
+            )
         },
     )
 }

@@ -10,6 +10,7 @@ mod extension;
 mod feeds;
 mod finance;
 mod finance_sync;
+mod finance_views;
 mod health;
 mod http;
 mod identity;

@@ -1,6 +1,7 @@
 //! Bulk data for campaigners and data portals: `GET /downloads` (what there is, as JSON or an
 //! HTML page), `GET /downloads/{file}` (every release or record as OCDS JSON Lines or
-//! packages, flat CSV tables, a zip of the tables; optionally one year's, or filtered) and
+//! packages, flat CSV tables, a zip of the tables, the 360Giving grants imported as JSON Lines
+//! or CSV; optionally one year's, or filtered) and
 //! `GET /catalog.json` (a DCAT catalogue of the same files, for portals to harvest).
 //!
 //! Downloads are written live from the database with constant memory: the export
@@ -77,9 +78,10 @@ pub struct DownloadList {
     pub ocds_version: String,
     /// OCDS extensions the data uses.
     pub extensions: Vec<String>,
-    /// Releases and records in the register now.
+    /// Releases, records and 360Giving grants in the register now.
     pub releases: i64,
     pub records: i64,
+    pub grants: i64,
     /// When the data last changed (UTC), null when the register is empty.
     pub last_modified: Option<String>,
     /// Query parameters every download takes: `year` and the register filters.
@@ -102,10 +104,10 @@ pub struct DownloadFile {
     pub url: String,
     /// Bytes, when known; null: written live from the database, so not known beforehand.
     pub size: Option<u64>,
-    /// How many releases or records (`count_of`) it holds unfiltered; CSV tables hold rows
-    /// made from that many records.
+    /// How many releases, records or grants (`count_of`) it holds unfiltered; CSV tables
+    /// hold rows made from that many records.
     pub count: i64,
-    /// `releases` or `records`.
+    /// `releases`, `records` or `grants`.
     pub count_of: String,
     pub last_modified: Option<String>,
     pub license: String,
@@ -192,16 +194,21 @@ pub async fn catalog(
 /// embedded releases, compiled release), `records.json` (one record package),
 /// `csv/{table}.csv` (`processes`, `parties`, `items`, `awards`, `award_suppliers`,
 /// `contracts`, `observations`, `transactions`: flat tables of the compiled records, joined
-/// on `ocid`) or `csv.zip` (every table). `year` keeps one year's releases (by release date)
-/// or records (by the date of their latest release); the register filters select records
-/// (for release files, the releases of matching records, and `updated_since` is when the
-/// register received a release). `limit`, `cursor`, `format` and `months` do not apply.
+/// on `ocid`), `csv.zip` (every table), `grants.jsonl` or `grants.csv` (the 360Giving grants
+/// imported: the 360Giving fields stored, a grant to a person by its anonymised id only, the
+/// contract each is linked to and where it came from). Records carry the council payments and
+/// grants linked to their contracts as `contracts[].implementation.transactions` (also in
+/// `csv/transactions.csv`). `year` keeps one year's releases (by release date), records (by
+/// the date of their latest release) or grants (by award date); the register filters select
+/// records (for release files, the releases of matching records, and `updated_since` is when
+/// the register received a release) and do not apply to grants. `limit`, `cursor`, `format`
+/// and `months` do not apply.
 /// `If-None-Match` (the weak `ETag`) or `If-Modified-Since` answer 304 while the data is
 /// unchanged.
 #[utoipa::path(
     tag = "ocds",
     params(
-        ("file" = String, Path, description = "`releases.jsonl`, `releases.json`, `records.jsonl`, `records.json`, `csv/{table}.csv` or `csv.zip`"),
+        ("file" = String, Path, description = "`releases.jsonl`, `releases.json`, `records.jsonl`, `records.json`, `csv/{table}.csv`, `csv.zip`, `grants.jsonl` or `grants.csv`"),
         ("year" = Option<i32>, Query, description = "Only this year's releases (release date) or records (date of their latest release), e.g. 2026"),
         ViewQuery,
     ),
@@ -316,6 +323,11 @@ impl Prepared {
             ))
         })?;
         let selection = selection(req.query_string())?;
+        if download.unit() == Unit::Grants && selection.filters_anything() {
+            return Err(ApiError::BadRequest(format!(
+                "{name}: the register filters select releases and records; grants take `year` only"
+            )));
+        }
         let fresh = freshness(state).await?;
         let base = state.publisher.base_url(req);
         let etag = entity_tag(download, req.query_string(), &base, &fresh);
@@ -564,6 +576,7 @@ fn download_list(publisher: &str, base: &str, fresh: &Freshness) -> DownloadList
         extensions: extensions.clone(),
         releases: fresh.releases,
         records: fresh.records,
+        grants: fresh.grants,
         last_modified: modified.clone(),
         parameters: PARAMETERS.to_owned(),
         catalog: format!("{base}/catalog.json"),
@@ -580,6 +593,7 @@ fn download_list(publisher: &str, base: &str, fresh: &Freshness) -> DownloadList
                 count_of: match d.unit() {
                     Unit::Releases => "releases",
                     Unit::Records => "records",
+                    Unit::Grants => "grants",
                 }
                 .to_owned(),
                 last_modified: modified.clone(),
@@ -641,7 +655,7 @@ code {{ background: #f4f4f4; padding: 0 .2rem; }}
 <body>
 <h1>Bulk data</h1>
 <p>Everything in {publisher}: {releases} releases in {records} records (contracting processes),
-last changed {modified}. Open data under the
+and {grants} 360Giving grants, last changed {modified}. Open data under the
 <a href="{license}">Open Government Licence v3.0</a>; the JSON files are
 <a href="https://standard.open-contracting.org/1.1/en/">OCDS {version}</a> with the extensions
 {extensions}.</p>
@@ -664,6 +678,7 @@ machines: <a href="?format=json">this list as JSON</a>.</p>
         publisher = escape(&list.publisher),
         releases = list.releases,
         records = list.records,
+        grants = list.grants,
         modified = list
             .last_modified
             .as_deref()
@@ -676,6 +691,9 @@ machines: <a href="?format=json">this list as JSON</a>.</p>
         catalog = escape(&list.catalog),
     )
 }
+
+/// What the grant downloads follow: the 360Giving Data Standard.
+const THREESIXTYGIVING_STANDARD: &str = "https://standard.threesixtygiving.org/en/latest/";
 
 /// The DCAT catalogue as JSON-LD.
 fn dcat_catalog(publisher: &str, base: &str, fresh: &Freshness) -> Value {
@@ -707,7 +725,11 @@ fn dcat_catalog(publisher: &str, base: &str, fresh: &Freshness) -> Value {
                 "dct:format": f.format,
                 "dct:license": license,
                 "dct:modified": modified(&f.last_modified),
-                "dct:conformsTo": conforms_to,
+                "dct:conformsTo": if f.count_of == "grants" {
+                    json!({"@id": THREESIXTYGIVING_STANDARD})
+                } else {
+                    conforms_to.clone()
+                },
             })
         })
         .collect();

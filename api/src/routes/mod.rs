@@ -46,6 +46,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(organisations::list)
                 .service(organisations::get)
                 .service(spend::list)
+                .service(spend::off_contract)
                 .service(spend::contract_spend)
                 .service(sync::sources)
                 .service(sync::runs)

@@ -3,6 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use register::{
     releases,
+    transactions::Transactions,
     views::{self, View},
 };
 use serde::Deserialize;
@@ -23,7 +24,9 @@ pub struct RecordQuery {
 }
 
 /// One contracting process as an OCDS record package: its releases, its compiled release
-/// (current state) and, with `versioned=true`, its versioned release.
+/// (current state) and, with `versioned=true`, its versioned release. Council payments and
+/// 360Giving grants linked to its contracts appear in the compiled release as
+/// `contracts[].implementation.transactions` (with `reconciliation`: how they were linked).
 #[utoipa::path(
     tag = "ocds",
     params(("ocid" = String, Path, description = "The open contracting id"), RecordQuery),
@@ -43,15 +46,26 @@ pub async fn get_record(
     let pool = state.pool.clone();
     let versioned = query.versioned;
     let wanted = ocid.clone();
+    let base = state.publisher.base_url(&req);
+    let public_url = base.clone();
     let record = state
         .blocking(move || -> Result<_, ApiError> {
+            let internal = |e: String| ApiError::Internal(e);
             let mut conn = pool.get()?;
-            releases::get_record_text(&mut conn, &wanted, versioned)
-                .map_err(|e| ApiError::Internal(e.to_string()))
+            let Some(mut record) = releases::get_record_text(&mut conn, &wanted, versioned)
+                .map_err(|e| internal(e.to_string()))?
+            else {
+                return Ok(None);
+            };
+            let linked = Transactions::load(&mut conn, &[wanted.as_str()])
+                .map_err(|e| internal(e.to_string()))?;
+            record.compiled_release = linked
+                .apply_text(&wanted, record.compiled_release, &public_url)
+                .map_err(|e| internal(e.to_string()))?;
+            Ok(Some(record))
         })
         .await??
         .ok_or_else(|| ApiError::NotFound(format!("no record with ocid {ocid}")))?;
-    let base = state.publisher.base_url(&req);
     let envelope = state.publisher.package(
         &base,
         &format!("/api/v1/records/{ocid}"),
@@ -132,7 +146,7 @@ pub async fn list_records(
     let pool = state.pool.clone();
     let base = state.publisher.base_url(&req);
     let public_url = base.clone();
-    let (page, mut linked) = state
+    let (page, mut linked, transactions) = state
         .blocking(move || -> Result<_, ApiError> {
             let mut conn = pool.get()?;
             let page = views::page(&mut conn, View::Records, &filters, limit, cursor.as_deref())
@@ -142,13 +156,17 @@ pub async fn list_records(
                 format!("{public_url}/api/v1/releases?ocid={ocid}#{id}")
             })
             .map_err(|e| ApiError::Internal(e.to_string()))?;
-            Ok((page, linked))
+            let refs: Vec<&str> = ocids.iter().map(String::as_str).collect();
+            let transactions = Transactions::load(&mut conn, &refs)
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            Ok((page, linked, transactions))
         })
         .await??;
     let mut records = Vec::with_capacity(page.rows.len());
     for row in page.rows {
-        let compiled: Value = serde_json::from_str(&row.compiled_release)
+        let mut compiled: Value = serde_json::from_str(&row.compiled_release)
             .map_err(|e| ApiError::Internal(e.to_string()))?;
+        transactions.apply(&row.ocid, &mut compiled, &base);
         let mut item = Map::new();
         item.insert(
             "releases".into(),

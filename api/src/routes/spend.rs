@@ -1,10 +1,16 @@
 //! Council spend: `GET /api/v1/spend`, the payment lines imported with `ocreg import spend`,
-//! filtered and paged, as JSON or CSV. A redacted supplier, or one that is a person, has no
+//! filtered and paged, as JSON or CSV, each with the contract it is linked to; a contract's
+//! payments (`GET /api/v1/contracts/{ocid}/spend`); and the off-contract spend report
+//! (`GET /api/v1/spend/off-contract`). A redacted supplier, or one that is a person, has no
 //! name here because none was stored.
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::NaiveDate;
-use register::spend::{SpendFilters, SpendTransaction};
+use register::{
+    off_contract::{self as off_contract_report, OffContractQuery},
+    spend::{SpendFilters, SpendLink, SpendTransaction},
+    transactions::pounds,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -30,12 +36,26 @@ pub struct SpendQuery {
     pub min_amount: Option<String>,
     /// At most this amount in pounds.
     pub max_amount: Option<String>,
+    /// `true`: only lines linked to a contract in the register; `false`: only lines that are not.
+    pub matched: Option<String>,
     /// Rows per page, 1 to 1000 (default 100).
     pub limit: Option<String>,
     /// The `links.next` cursor of the previous page.
     pub cursor: Option<String>,
     /// `csv` for comma-separated values (also chosen by `Accept: text/csv`).
     pub format: Option<String>,
+}
+
+/// The contract a payment line is linked to (register::reconcile).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SpendLinkItem {
+    pub ocid: String,
+    /// The `contracts[].id` (or, before a contract is signed, `awards[].id`).
+    pub contract_id: String,
+    /// `supplier_id`, `supplier_name` or `trading_name`.
+    pub method: String,
+    /// 0 to 1.
+    pub confidence: f64,
 }
 
 /// One payment line.
@@ -45,7 +65,9 @@ pub struct SpendQuery {
     "currency": "GBP", "supplier": "SOUTHWEST INTERVENTION SERVICES", "supplier_redacted": false,
     "transaction_number": "22076262", "body_name": "Devon County Council",
     "expense_area": "Children's Social Care", "expense_type": "Community based care",
-    "description": null, "source": {"file": "DCCSpendingOver500_202603.csv", "line": 5}
+    "description": null, "source": {"file": "DCCSpendingOver500_202603.csv", "line": 5},
+    "link": {"ocid": "ocds-h6vhtk-0a0001", "contract_id": "C1", "method": "supplier_name",
+             "confidence": 0.8}
 }))]
 pub struct SpendItem {
     pub id: i64,
@@ -65,6 +87,8 @@ pub struct SpendItem {
     pub description: Option<String>,
     #[schema(value_type = Object)]
     pub source: serde_json::Value,
+    /// The contract it was paid under, null when it is linked to none.
+    pub link: Option<SpendLinkItem>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -73,7 +97,7 @@ pub struct SpendPage {
     pub links: Links,
 }
 
-const CSV_HEADER: [&str; 12] = [
+const CSV_HEADER: [&str; 16] = [
     "id",
     "buyer",
     "date",
@@ -86,14 +110,11 @@ const CSV_HEADER: [&str; 12] = [
     "expense_area",
     "expense_type",
     "description",
+    "link_ocid",
+    "link_contract_id",
+    "link_method",
+    "link_confidence",
 ];
-
-/// Pounds as exact decimal text: 123450 pence is `1234.50`.
-fn pounds(pence: i64) -> String {
-    let sign = if pence < 0 { "-" } else { "" };
-    let abs = pence.unsigned_abs();
-    format!("{sign}{}.{:02}", abs / 100, abs % 100)
-}
 
 /// Pence from a pounds parameter (`500`, `12.5`, `-3.20`).
 fn pence_param(name: &str, text: Option<&str>) -> Result<Option<i64>, ApiError> {
@@ -137,7 +158,7 @@ fn date_param(name: &str, text: Option<&str>) -> Result<Option<NaiveDate>, ApiEr
     .transpose()
 }
 
-fn item(row: SpendTransaction) -> SpendItem {
+fn item(row: SpendTransaction, link: Option<SpendLink>) -> SpendItem {
     SpendItem {
         id: row.id,
         buyer: row.publisher_org_id,
@@ -152,11 +173,30 @@ fn item(row: SpendTransaction) -> SpendItem {
         expense_type: row.expense_type,
         description: row.description,
         source: serde_json::json!({"file": row.source_file, "line": row.line}),
+        link: link.map(|l| SpendLinkItem {
+            ocid: l.ocid,
+            contract_id: l.contract_id,
+            method: l.method,
+            confidence: l.confidence,
+        }),
     }
 }
 
+/// `true` or `false`.
+fn bool_param(name: &str, text: Option<&str>) -> Result<Option<bool>, ApiError> {
+    text.map(|t| match t.trim() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(ApiError::BadRequest(format!(
+            "{name}: '{t}' is not true or false"
+        ))),
+    })
+    .transpose()
+}
+
 /// Council spend (payments over £500 published under the Local Government Transparency
-/// Code), filtered by buyer, supplier, date and amount; JSON or CSV.
+/// Code), filtered by buyer, supplier, date, amount and whether linked to a contract; each
+/// line with its link (contract, method, confidence); JSON or CSV.
 #[utoipa::path(
     tag = "register",
     params(SpendQuery),
@@ -184,6 +224,7 @@ pub async fn list(
         date_to: date_param("date_to", query.date_to.as_deref())?,
         min_pence: pence_param("min_amount", query.min_amount.as_deref())?,
         max_pence: pence_param("max_amount", query.max_amount.as_deref())?,
+        matched: bool_param("matched", query.matched.as_deref())?,
     };
     let pool = state.pool.clone();
     let (rows, next) = state
@@ -194,7 +235,10 @@ pub async fn list(
         })
         .await??;
     let next = next.map(|n| next_url(&req, &state.publisher.base_url(&req), &n.to_string()));
-    let data: Vec<SpendItem> = rows.into_iter().map(item).collect();
+    let data: Vec<SpendItem> = rows
+        .into_iter()
+        .map(|(row, link)| item(row, link))
+        .collect();
     if !csv {
         return Ok(HttpResponse::Ok().json(SpendPage {
             data,
@@ -219,16 +263,33 @@ pub async fn list(
             text(&i.expense_area),
             text(&i.expense_type),
             text(&i.description),
+            i.link.as_ref().map(|l| l.ocid.clone()).unwrap_or_default(),
+            i.link
+                .as_ref()
+                .map(|l| l.contract_id.clone())
+                .unwrap_or_default(),
+            i.link
+                .as_ref()
+                .map(|l| l.method.clone())
+                .unwrap_or_default(),
+            i.link
+                .as_ref()
+                .map(|l| l.confidence.to_string())
+                .unwrap_or_default(),
         ])
         .map_err(internal)?;
     }
+    csv_response(w, next)
+}
+
+/// A CSV page: the body, and the next page in a `Link` header (the CSV has no envelope).
+fn csv_response(w: csv::Writer<Vec<u8>>, next: Option<String>) -> Result<HttpResponse, ApiError> {
     let body = w
         .into_inner()
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut response = HttpResponse::Ok();
     response.content_type("text/csv; charset=utf-8");
     if let Some(next) = next {
-        // The CSV has no envelope: the next page is a Link header.
         response.insert_header(("Link", format!("<{next}>; rel=\"next\"")));
     }
     Ok(response.body(body))
@@ -277,10 +338,9 @@ pub struct ContractSpend {
     pub payments: Vec<LinkedPayment>,
 }
 
+/// Pounds exact from pence, as a JSON number (`1234.50`).
 fn number(pence: i64) -> serde_json::Number {
     pounds(pence)
-        .parse()
-        .unwrap_or_else(|_| serde_json::Number::from(0))
 }
 
 /// Council payments linked to a contract (reconciliation of spend to the register): paid to
@@ -319,9 +379,9 @@ pub async fn contract_spend(
         return Err(ApiError::NotFound(format!("no contracting process {ocid}")));
     };
     let value = register::spend::contract_value_pence(&compiled);
-    let paid: i64 = payments.iter().map(|(p, _, _)| p.amount_pence).sum();
+    let paid: i64 = payments.iter().map(|(p, _)| p.amount_pence).sum();
     let mut months: std::collections::BTreeMap<String, (i64, u64)> = Default::default();
-    for (p, _, _) in &payments {
+    for (p, _) in &payments {
         let month = months
             .entry(p.payment_date.format("%Y-%m").to_string())
             .or_default();
@@ -346,13 +406,199 @@ pub async fn contract_spend(
             .collect(),
         payments: payments
             .into_iter()
-            .map(|(p, method, confidence)| LinkedPayment {
-                payment: item(p),
-                method,
-                confidence,
+            .map(|(p, link)| LinkedPayment {
+                method: link.method.clone(),
+                confidence: link.confidence,
+                payment: item(p, Some(link)),
             })
             .collect(),
     }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OffContractParams {
+    /// The paying body's org-id (required), e.g. `GB-LAE-DEV`.
+    pub buyer: Option<String>,
+    /// List suppliers paid more than this in pounds over the period (default 5000: the Local
+    /// Government Transparency Code puts every contract over £5,000 on the contracts register).
+    pub threshold: Option<String>,
+    /// Payments on or after this date (`2026-04-01`).
+    pub date_from: Option<String>,
+    /// Payments on or before this date.
+    pub date_to: Option<String>,
+    /// Suppliers per page, 1 to 1000 (default 100).
+    pub limit: Option<String>,
+    /// The `links.next` cursor of the previous page.
+    pub cursor: Option<String>,
+    /// `csv` for comma-separated values (also chosen by `Accept: text/csv`).
+    pub format: Option<String>,
+}
+
+/// A supplier paid off contract.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OffContractItem {
+    /// The supplier's name as most often written; null for the `redacted` group (redacted
+    /// payees and individuals, never named).
+    pub supplier: Option<String>,
+    pub redacted: bool,
+    /// Paid over the period by payments linked to no contract (credits included), pounds.
+    #[schema(value_type = f64)]
+    pub total: serde_json::Number,
+    pub currency: &'static str,
+    pub payments: u64,
+    pub first_payment: NaiveDate,
+    pub last_payment: NaiveDate,
+}
+
+/// The report's figures over every page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OffContractTotals {
+    pub suppliers: u64,
+    #[schema(value_type = f64)]
+    pub total: serde_json::Number,
+    pub payments: u64,
+}
+
+/// Off-contract spend of one buyer.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "buyer": "GB-LAE-DEV", "threshold": 5000.0, "currency": "GBP",
+    "date_from": "2026-03-01", "date_to": "2026-03-31",
+    "totals": {"suppliers": 1, "total": 6390.0, "payments": 1},
+    "data": [{"supplier": "SOUTHWEST INTERVENTION SERVICES", "redacted": false, "total": 6390.0,
+              "currency": "GBP", "payments": 1, "first_payment": "2026-03-02",
+              "last_payment": "2026-03-02"}],
+    "links": {"next": null}
+}))]
+pub struct OffContractReport {
+    pub buyer: String,
+    #[schema(value_type = f64)]
+    pub threshold: serde_json::Number,
+    pub currency: &'static str,
+    pub date_from: Option<NaiveDate>,
+    pub date_to: Option<NaiveDate>,
+    pub totals: OffContractTotals,
+    pub data: Vec<OffContractItem>,
+    pub links: Links,
+}
+
+const OFF_CONTRACT_CSV_HEADER: [&str; 7] = [
+    "supplier",
+    "redacted",
+    "total",
+    "currency",
+    "payments",
+    "first_payment",
+    "last_payment",
+];
+
+/// Off-contract spend of one buyer: the suppliers it paid more than `threshold` over the
+/// period by payments linked to no contract in the register, largest total first, with the
+/// number of payments and the first and last payment dates. Suppliers are grouped by
+/// normalised name; redacted payees and individuals are one group, `redacted`, never named.
+/// JSON or CSV.
+#[utoipa::path(
+    tag = "register",
+    params(OffContractParams),
+    responses(
+        (status = 200, description = "A page of suppliers; `links.next` is the next page. As CSV (`format=csv` or `Accept: text/csv`) the same rows, with the next page in the `Link` header", content(
+            (OffContractReport = "application/json"),
+            (String = "text/csv")
+        )),
+        (status = 400, description = "A parameter is not valid, or `buyer` is missing", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/spend/off-contract")]
+pub async fn off_contract(
+    req: HttpRequest,
+    query: web::Query<OffContractParams>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let csv = wants_csv(query.format.as_deref(), &req)?;
+    let limit = limit_param(query.limit.as_deref())?;
+    let buyer = query
+        .buyer
+        .as_deref()
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+        .ok_or_else(|| ApiError::BadRequest("buyer: give the paying body's org-id".into()))?;
+    let buyer = register::org_ids::normalise_org_id(buyer).unwrap_or_else(|| buyer.to_owned());
+    let report_query = OffContractQuery {
+        buyer: buyer.clone(),
+        threshold_pence: pence_param("threshold", query.threshold.as_deref())?
+            .unwrap_or(off_contract_report::DEFAULT_THRESHOLD_PENCE),
+        date_from: date_param("date_from", query.date_from.as_deref())?,
+        date_to: date_param("date_to", query.date_to.as_deref())?,
+    };
+    let cursor = query.cursor.clone();
+    let pool = state.pool.clone();
+    let wanted = report_query.clone();
+    let page = state
+        .blocking(move || -> Result<_, ApiError> {
+            let mut conn = pool.get()?;
+            off_contract_report::report(&mut conn, &wanted, limit, cursor.as_deref()).map_err(|e| {
+                match e {
+                    off_contract_report::OffContractError::Cursor => {
+                        ApiError::BadRequest(e.to_string())
+                    }
+                    e => ApiError::Internal(e.to_string()),
+                }
+            })
+        })
+        .await??;
+    let next = page
+        .next
+        .as_deref()
+        .map(|n| next_url(&req, &state.publisher.base_url(&req), n));
+    let data: Vec<OffContractItem> = page
+        .rows
+        .into_iter()
+        .map(|r| OffContractItem {
+            supplier: r.supplier,
+            redacted: r.redacted,
+            total: number(r.total_pence),
+            currency: "GBP",
+            payments: r.payments,
+            first_payment: r.first_payment,
+            last_payment: r.last_payment,
+        })
+        .collect();
+    if !csv {
+        return Ok(HttpResponse::Ok().json(OffContractReport {
+            buyer,
+            threshold: number(report_query.threshold_pence),
+            currency: "GBP",
+            date_from: report_query.date_from,
+            date_to: report_query.date_to,
+            totals: OffContractTotals {
+                suppliers: page.totals.suppliers,
+                total: number(page.totals.total_pence),
+                payments: page.totals.payments,
+            },
+            data,
+            links: Links { next },
+        }));
+    }
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let internal = |e: csv::Error| ApiError::Internal(e.to_string());
+    w.write_record(OFF_CONTRACT_CSV_HEADER).map_err(internal)?;
+    for i in &data {
+        w.write_record([
+            i.supplier
+                .clone()
+                .unwrap_or_else(|| off_contract_report::REDACTED.to_owned()),
+            i.redacted.to_string(),
+            i.total.to_string(),
+            i.currency.to_owned(),
+            i.payments.to_string(),
+            i.first_payment.to_string(),
+            i.last_payment.to_string(),
+        ])
+        .map_err(internal)?;
+    }
+    csv_response(w, next)
 }
 
 #[cfg(test)]
@@ -361,9 +607,9 @@ mod tests {
 
     #[test]
     fn pounds_and_pence_convert_exactly() {
-        assert_eq!(pounds(123_450), "1234.50");
-        assert_eq!(pounds(-5), "-0.05");
-        assert_eq!(pounds(0), "0.00");
+        assert_eq!(number(123_450).to_string(), "1234.50");
+        assert_eq!(number(-5).to_string(), "-0.05");
+        assert_eq!(number(0).to_string(), "0.00");
         assert_eq!(pence_param("x", Some("500")).unwrap(), Some(50_000));
         assert_eq!(pence_param("x", Some("12.5")).unwrap(), Some(1_250));
         assert_eq!(pence_param("x", Some("-3.20")).unwrap(), Some(-320));
