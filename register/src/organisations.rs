@@ -63,44 +63,148 @@ const COLUMNS: (
     organisations::roles,
 );
 
-/// Adds or updates the organisation of every party of `compiled` (names and roles are merged,
-/// never dropped: an organisation keeps the roles it had in other processes).
-pub fn upsert_parties(conn: &mut DbConnection, compiled: &Value) -> QueryResult<()> {
-    let listed = compiled.get("parties").and_then(Value::as_array);
-    // Awarded suppliers count even when a publisher left them out of `parties`.
-    let suppliers = compiled
-        .get("awards")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|a| a.get("suppliers").and_then(Value::as_array))
-        .flatten();
-    let supplier_role = Value::Array(vec![Value::String("supplier".into())]);
-    let entries = listed
-        .into_iter()
-        .flatten()
-        .map(|p| (p, p.get("roles")))
-        .chain(suppliers.map(|s| (s, Some(&supplier_role))));
-    for (party, roles) in entries {
-        let Some(org_id) = summary::org_id(party) else {
-            continue;
-        };
-        let name = party
-            .get("name")
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .unwrap_or(&org_id)
-            .to_owned();
-        let roles: Vec<String> = roles
+/// The organisations of the parties of compiled releases, written together (names and roles
+/// are merged, never dropped: an organisation keeps the roles it had in other processes).
+/// One lookup for all of them and a write only for those new or changed, instead of a lookup
+/// per party of every record (a sync page recompiles about a hundred records of several
+/// parties each, nearly all of them known already). Writes what noting each party in turn
+/// with [`note`] would.
+#[derive(Debug, Default)]
+pub struct Parties {
+    /// (org-id, name, roles), in the order found.
+    noted: Vec<(String, String, Vec<String>)>,
+}
+
+impl Parties {
+    /// Notes every party of `compiled`, and its awarded suppliers.
+    pub fn add(&mut self, compiled: &Value) {
+        let listed = compiled.get("parties").and_then(Value::as_array);
+        // Awarded suppliers count even when a publisher left them out of `parties`.
+        let suppliers = compiled
+            .get("awards")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect();
-        note(conn, &org_id, &name, roles)?;
+            .filter_map(|a| a.get("suppliers").and_then(Value::as_array))
+            .flatten();
+        let supplier_role = Value::Array(vec![Value::String("supplier".into())]);
+        let entries = listed
+            .into_iter()
+            .flatten()
+            .map(|p| (p, p.get("roles")))
+            .chain(suppliers.map(|s| (s, Some(&supplier_role))));
+        for (party, roles) in entries {
+            let Some(org_id) = summary::org_id(party) else {
+                continue;
+            };
+            let name = party
+                .get("name")
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .unwrap_or(&org_id)
+                .to_owned();
+            let roles: Vec<String> = roles
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect();
+            self.noted.push((org_id, name, roles));
+        }
     }
+
+    /// Adds the organisations not yet known (in the order first noted, as [`note`] would)
+    /// and updates those that gained a name or a role.
+    pub fn write(self, conn: &mut DbConnection) -> QueryResult<()> {
+        use std::collections::HashMap;
+
+        let mut ids: Vec<&str> = self.noted.iter().map(|(o, _, _)| o.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        // Every organisation noted, as stored (id above 0) or new (id 0), and whether it
+        // changed.
+        let mut orgs: HashMap<String, (Organisation, bool)> = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let rows: Vec<Row> = organisations::table
+                .filter(organisations::org_id.eq_any(chunk))
+                .select(COLUMNS)
+                .load(conn)?;
+            orgs.extend(rows.into_iter().map(|r| {
+                let org = from_row(r);
+                (org.org_id.clone(), (org, false))
+            }));
+        }
+        let mut added: Vec<String> = Vec::new();
+        for (org_id, name, roles) in self.noted {
+            match orgs.get_mut(&org_id) {
+                Some((org, changed)) => *changed |= merge_note(org, &name, roles),
+                None => {
+                    let mut roles = roles;
+                    roles.sort();
+                    roles.dedup();
+                    let org = Organisation {
+                        id: 0,
+                        org_id: org_id.clone(),
+                        name,
+                        other_names: Vec::new(),
+                        roles,
+                    };
+                    added.push(org_id.clone());
+                    orgs.insert(org_id, (org, true));
+                }
+            }
+        }
+        let at = now();
+        for org_id in &added {
+            let org = &orgs[org_id].0;
+            diesel::insert_into(organisations::table)
+                .values((
+                    organisations::org_id.eq(&org.org_id),
+                    organisations::name.eq(&org.name),
+                    organisations::name_variants.eq(json_array(&org.other_names)),
+                    organisations::roles.eq(json_array(&org.roles)),
+                    organisations::partnership_member.eq(false),
+                    organisations::created_at.eq(at),
+                    organisations::updated_at.eq(at),
+                ))
+                .execute(conn)?;
+        }
+        for (org, changed) in orgs.values() {
+            if *changed && org.id != 0 {
+                update_names_and_roles(conn, org, at)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Adds `name` (unless it is the organisation's name already) and `roles` to `org`; whether
+/// that changed it.
+fn merge_note(org: &mut Organisation, name: &str, roles: Vec<String>) -> bool {
+    let before = (org.other_names.len(), org.roles.clone());
+    if name != org.name && !org.other_names.iter().any(|n| n == name) {
+        org.other_names.push(name.to_owned());
+    }
+    org.roles.extend(roles);
+    org.roles.sort();
+    org.roles.dedup();
+    (org.other_names.len(), &org.roles) != (before.0, &before.1)
+}
+
+fn update_names_and_roles(
+    conn: &mut DbConnection,
+    org: &Organisation,
+    at: chrono::NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(organisations::table.filter(organisations::id.eq(org.id)))
+        .set((
+            organisations::name_variants.eq(json_array(&org.other_names)),
+            organisations::roles.eq(json_array(&org.roles)),
+            organisations::updated_at.eq(at),
+        ))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -136,21 +240,8 @@ pub fn note(
         }
         Some(row) => {
             let mut org = from_row(row);
-            let before = (org.other_names.clone(), org.roles.clone());
-            if name != org.name && !org.other_names.iter().any(|n| n == name) {
-                org.other_names.push(name.to_owned());
-            }
-            org.roles.extend(roles);
-            org.roles.sort();
-            org.roles.dedup();
-            if (org.other_names.clone(), org.roles.clone()) != before {
-                diesel::update(organisations::table.filter(organisations::id.eq(org.id)))
-                    .set((
-                        organisations::name_variants.eq(json_array(&org.other_names)),
-                        organisations::roles.eq(json_array(&org.roles)),
-                        organisations::updated_at.eq(now()),
-                    ))
-                    .execute(conn)?;
+            if merge_note(&mut org, name, roles) {
+                update_names_and_roles(conn, &org, now())?;
             }
         }
     }

@@ -161,6 +161,18 @@ pub fn store(
 /// Rebuilds the record of `ocid` from all its stored releases (merging sorts them by date, so
 /// a late-arriving older release lands where it belongs).
 pub fn recompile(conn: &mut DbConnection, ocid: &str) -> Result<(), StoreError> {
+    let mut parties = crate::organisations::Parties::default();
+    recompile_noting(conn, ocid, &mut parties)?;
+    Ok(parties.write(conn)?)
+}
+
+/// [`recompile`], leaving the organisations of the record's parties in `parties` for the
+/// caller to write (once for all the records it recompiles).
+fn recompile_noting(
+    conn: &mut DbConnection,
+    ocid: &str,
+    parties: &mut crate::organisations::Parties,
+) -> Result<(), StoreError> {
     let bodies: Vec<String> = releases::table
         .filter(releases::ocid.eq(ocid))
         .order(releases::id.asc())
@@ -170,19 +182,9 @@ pub fn recompile(conn: &mut DbConnection, ocid: &str) -> Result<(), StoreError> 
         ocid: ocid.to_owned(),
         source,
     };
-    let parsed = bodies
-        .iter()
-        .map(|b| serde_json::from_str::<Value>(b))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(corrupt)?;
-    let count = i32::try_from(parsed.len()).unwrap_or(i32::MAX);
-    let record =
-        ocds::merge::merge_record(merge_rules(), parsed).map_err(|source| StoreError::Merge {
-            ocid: ocid.to_owned(),
-            source,
-        })?;
+    let count = i32::try_from(bodies.len()).unwrap_or(i32::MAX);
+    let record = merge_stored(ocid, &bodies)?;
     let compiled = record.compiled_value();
-    let versioned = serde_json::to_string(&record.versioned()).map_err(corrupt)?;
     let compiled_text = serde_json::to_string(&compiled).map_err(corrupt)?;
     let derived = DerivedColumns::of(&compiled);
     // Payments may now belong to (or no longer match) this process's contracts.
@@ -196,27 +198,41 @@ pub fn recompile(conn: &mut DbConnection, ocid: &str) -> Result<(), StoreError> 
         let orgs = derived.buyer_org_id.iter().chain(&partners);
         crate::relink_queue::queue(conn, orgs.map(String::as_str))?;
     }
+    // The versioned release is not stored: it is the largest text of a record (four times
+    // the compiled release, and growing with every release) and rewriting it with every
+    // release was a fifth of a sync's time, while only `GET /records/{ocid}?versioned=true`
+    // reads it. [`get_record_text`] builds it from the releases instead; NULL also clears
+    // one stored by an earlier version, which would now be stale.
     let columns = (
         records::compiled_release.eq(&compiled_text),
-        records::versioned_release.eq(Some(&versioned)),
+        records::versioned_release.eq(None::<String>),
         records::release_count.eq(count),
         records::updated_at.eq(now()),
     );
     // Update, else insert: upserts do not go through the multi-backend connection
     // (rust-stack.md, pitfall 2), and this runs inside the caller's transaction.
-    let updated = diesel::update(records::table.filter(records::ocid.eq(ocid)))
-        .set((columns, &derived))
-        .execute(conn)?;
-    if updated == 0 {
-        diesel::insert_into(records::table)
-            .values((records::ocid.eq(ocid), columns, &derived))
-            .execute(conn)?;
-    }
-    let record_id: i64 = records::table
+    let stored: Option<(i64, DerivedColumns)> = records::table
         .filter(records::ocid.eq(ocid))
-        .select(records::id)
-        .first(conn)?;
-    crate::organisations::upsert_parties(conn, &compiled)?;
+        .select((records::id, DerivedColumns::as_select()))
+        .first(conn)
+        .optional()?;
+    let record_id = match stored {
+        Some((id, stored)) => {
+            // Only the columns that changed: setting a column rewrites its index entries
+            // even to the same value, and a release rarely changes more than a few of them
+            // (a feed sending newest first adds the older releases of a process after its
+            // latest, which keeps its current state).
+            diesel::update(records::table.filter(records::id.eq(id)))
+                .set((columns, derived.changes_from(&stored)))
+                .execute(conn)?;
+            id
+        }
+        None => diesel::insert_into(records::table)
+            .values((records::ocid.eq(ocid), columns, &derived))
+            .returning(records::id)
+            .get_result(conn)?,
+    };
+    parties.add(&compiled);
     // Replace the record's search text when it changed (most later releases of a process
     // repeat its title and description): delete-then-insert works alike on an FTS5 table
     // and a plain one.
@@ -239,12 +255,54 @@ pub fn recompile(conn: &mut DbConnection, ocid: &str) -> Result<(), StoreError> 
     Ok(())
 }
 
-/// The query columns of a record (summary, commissioning and outcomes), all derived from its
-/// compiled release: one struct for the update and the insert of [`recompile`] and for
-/// [`refresh_derived_columns`].
-#[derive(Debug, AsChangeset, Insertable)]
-#[diesel(table_name = records, treat_none_as_null = true)]
-struct DerivedColumns {
+/// The merged record of `ocid` from its stored release texts, in the order received. Merging
+/// it whole (not only its compiled release) also checks that a versioned release can be
+/// built, which [`get_record_text`] does when asked for one.
+fn merge_stored(ocid: &str, bodies: &[String]) -> Result<ocds::merge::Record, StoreError> {
+    let parsed = bodies
+        .iter()
+        .map(|b| serde_json::from_str::<Value>(b))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|source| StoreError::Corrupt {
+            ocid: ocid.to_owned(),
+            source,
+        })?;
+    ocds::merge::merge_record(merge_rules(), parsed).map_err(|source| StoreError::Merge {
+        ocid: ocid.to_owned(),
+        source,
+    })
+}
+
+/// Declares [`DerivedColumns`] and [`DerivedChanges`] from one list of columns.
+macro_rules! derived_columns {
+    ($($column:ident: $ty:ty,)*) => {
+        /// The query columns of a record (summary, commissioning and outcomes), all derived
+        /// from its compiled release: one struct for the update and the insert of
+        /// [`recompile`] and for [`refresh_derived_columns`].
+        #[derive(Debug, AsChangeset, Insertable, Queryable, Selectable)]
+        #[diesel(table_name = records, treat_none_as_null = true)]
+        struct DerivedColumns {
+            $($column: $ty,)*
+        }
+
+        /// The derived columns that differ from those stored (`None`: left as it is).
+        #[derive(AsChangeset)]
+        #[diesel(table_name = records)]
+        struct DerivedChanges {
+            $($column: Option<$ty>,)*
+        }
+
+        impl DerivedColumns {
+            fn changes_from(self, stored: &Self) -> DerivedChanges {
+                DerivedChanges {
+                    $($column: (self.$column != stored.$column).then_some(self.$column),)*
+                }
+            }
+        }
+    };
+}
+
+derived_columns! {
     title: Option<String>,
     description: Option<String>,
     stage: Option<String>,
@@ -411,7 +469,7 @@ pub fn get_record_text(
             .optional()?
             .map(|compiled| (compiled, None))
     };
-    let Some((compiled_release, versioned_release)) = row else {
+    let Some((compiled_release, stored_versioned)) = row else {
         return Ok(None);
     };
     let releases: Vec<String> = releases::table
@@ -419,6 +477,24 @@ pub fn get_record_text(
         .order(releases::id.asc())
         .select(releases::body)
         .load(conn)?;
+    // Records compiled by an earlier version may still hold theirs, current until their next
+    // recompile clears it; [`recompile`] no longer stores it, so it is built from the
+    // releases, merged as the compiled release was.
+    let versioned_release = match stored_versioned {
+        Some(text) => Some(text),
+        None if with_versioned => {
+            let record = merge_stored(ocid, &releases)?;
+            Some(
+                serde_json::to_string(&record.versioned()).map_err(|source| {
+                    StoreError::Corrupt {
+                        ocid: ocid.to_owned(),
+                        source,
+                    }
+                })?,
+            )
+        }
+        None => None,
+    };
     Ok(Some(StoredRecordText {
         releases,
         compiled_release,
@@ -676,8 +752,9 @@ pub fn store_batch(
         }
     }
     let mut recompiled = Vec::with_capacity(touched.len());
+    let mut parties = crate::organisations::Parties::default();
     for ocid in touched {
-        match recompile(conn, ocid) {
+        match recompile_noting(conn, ocid, &mut parties) {
             Ok(()) => recompiled.push(ocid.to_owned()),
             Err(e @ (StoreError::Merge { .. } | StoreError::Corrupt { .. })) => {
                 let ids: Vec<&str> = inserts
@@ -703,6 +780,7 @@ pub fn store_batch(
             Err(e) => return Err(e),
         }
     }
+    parties.write(conn)?;
     Ok(BatchOutcome {
         results,
         recompiled,
