@@ -152,15 +152,32 @@ pub fn store(
         };
         stored.push(Stored { ocid, id, status });
     }
+    let mut relink = std::collections::BTreeSet::new();
     for ocid in &touched {
-        recompile(conn, ocid)?;
+        recompile_into(conn, ocid, &mut relink)?;
     }
+    crate::relink_queue::queue(conn, relink.iter().map(String::as_str))?;
     Ok(stored)
 }
 
 /// Rebuilds the record of `ocid` from all its stored releases (merging sorts them by date, so
 /// a late-arriving older release lands where it belongs).
 pub fn recompile(conn: &mut DbConnection, ocid: &str) -> Result<(), StoreError> {
+    let mut relink = std::collections::BTreeSet::new();
+    recompile_into(conn, ocid, &mut relink)?;
+    Ok(crate::relink_queue::queue(
+        conn,
+        relink.iter().map(String::as_str),
+    )?)
+}
+
+/// [`recompile`], adding the buyers whose payments may now link differently to `relink`,
+/// for the caller to queue once for all the records it recompiles.
+fn recompile_into(
+    conn: &mut DbConnection,
+    ocid: &str,
+    relink: &mut std::collections::BTreeSet<String>,
+) -> Result<(), StoreError> {
     let bodies: Vec<String> = releases::table
         .filter(releases::ocid.eq(ocid))
         .order(releases::id.asc())
@@ -170,19 +187,9 @@ pub fn recompile(conn: &mut DbConnection, ocid: &str) -> Result<(), StoreError> 
         ocid: ocid.to_owned(),
         source,
     };
-    let parsed = bodies
-        .iter()
-        .map(|b| serde_json::from_str::<Value>(b))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(corrupt)?;
-    let count = i32::try_from(parsed.len()).unwrap_or(i32::MAX);
-    let record =
-        ocds::merge::merge_record(merge_rules(), parsed).map_err(|source| StoreError::Merge {
-            ocid: ocid.to_owned(),
-            source,
-        })?;
+    let count = i32::try_from(bodies.len()).unwrap_or(i32::MAX);
+    let record = merge_stored(ocid, &bodies)?;
     let compiled = record.compiled_value();
-    let versioned = serde_json::to_string(&record.versioned()).map_err(corrupt)?;
     let compiled_text = serde_json::to_string(&compiled).map_err(corrupt)?;
     let derived = DerivedColumns::of(&compiled);
     // Payments may now belong to (or no longer match) this process's contracts.
@@ -193,29 +200,42 @@ pub fn recompile(conn: &mut DbConnection, ocid: &str) -> Result<(), StoreError> 
     {
         let partners: Vec<String> =
             serde_json::from_str(&derived.partner_org_ids).unwrap_or_default();
-        let orgs = derived.buyer_org_id.iter().chain(&partners);
-        crate::relink_queue::queue(conn, orgs.map(String::as_str))?;
+        relink.extend(derived.buyer_org_id.iter().chain(&partners).cloned());
     }
+    // The versioned release is not stored: it is the largest text of a record (four times
+    // the compiled release, and growing with every release) and rewriting it with every
+    // release was a fifth of a sync's time, while only `GET /records/{ocid}?versioned=true`
+    // reads it. [`get_record_text`] builds it from the releases instead; NULL also clears
+    // one stored by an earlier version, which would now be stale.
     let columns = (
         records::compiled_release.eq(&compiled_text),
-        records::versioned_release.eq(Some(&versioned)),
+        records::versioned_release.eq(None::<String>),
         records::release_count.eq(count),
         records::updated_at.eq(now()),
     );
     // Update, else insert: upserts do not go through the multi-backend connection
     // (rust-stack.md, pitfall 2), and this runs inside the caller's transaction.
-    let updated = diesel::update(records::table.filter(records::ocid.eq(ocid)))
-        .set((columns, &derived))
-        .execute(conn)?;
-    if updated == 0 {
-        diesel::insert_into(records::table)
-            .values((records::ocid.eq(ocid), columns, &derived))
-            .execute(conn)?;
-    }
-    let record_id: i64 = records::table
+    let stored: Option<(i64, DerivedColumns)> = records::table
         .filter(records::ocid.eq(ocid))
-        .select(records::id)
-        .first(conn)?;
+        .select((records::id, DerivedColumns::as_select()))
+        .first(conn)
+        .optional()?;
+    let record_id = match stored {
+        Some((id, stored)) => {
+            // Only the columns that changed: setting a column rewrites its index entries
+            // even to the same value, and a release rarely changes more than a few of them
+            // (a feed sending newest first adds the older releases of a process after its
+            // latest, which keeps its current state).
+            diesel::update(records::table.filter(records::id.eq(id)))
+                .set((columns, derived.changes_from(&stored)))
+                .execute(conn)?;
+            id
+        }
+        None => diesel::insert_into(records::table)
+            .values((records::ocid.eq(ocid), columns, &derived))
+            .returning(records::id)
+            .get_result(conn)?,
+    };
     crate::organisations::upsert_parties(conn, &compiled)?;
     // Replace the record's search text when it changed (most later releases of a process
     // repeat its title and description): delete-then-insert works alike on an FTS5 table
@@ -239,12 +259,54 @@ pub fn recompile(conn: &mut DbConnection, ocid: &str) -> Result<(), StoreError> 
     Ok(())
 }
 
-/// The query columns of a record (summary, commissioning and outcomes), all derived from its
-/// compiled release: one struct for the update and the insert of [`recompile`] and for
-/// [`refresh_derived_columns`].
-#[derive(Debug, AsChangeset, Insertable)]
-#[diesel(table_name = records, treat_none_as_null = true)]
-struct DerivedColumns {
+/// The merged record of `ocid` from its stored release texts, in the order received. Merging
+/// it whole (not only its compiled release) also checks that a versioned release can be
+/// built, which [`get_record_text`] does when asked for one.
+fn merge_stored(ocid: &str, bodies: &[String]) -> Result<ocds::merge::Record, StoreError> {
+    let parsed = bodies
+        .iter()
+        .map(|b| serde_json::from_str::<Value>(b))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|source| StoreError::Corrupt {
+            ocid: ocid.to_owned(),
+            source,
+        })?;
+    ocds::merge::merge_record(merge_rules(), parsed).map_err(|source| StoreError::Merge {
+        ocid: ocid.to_owned(),
+        source,
+    })
+}
+
+/// Declares [`DerivedColumns`] and [`DerivedChanges`] from one list of columns.
+macro_rules! derived_columns {
+    ($($column:ident: $ty:ty,)*) => {
+        /// The query columns of a record (summary, commissioning and outcomes), all derived
+        /// from its compiled release: one struct for the update and the insert of
+        /// [`recompile`] and for [`refresh_derived_columns`].
+        #[derive(Debug, AsChangeset, Insertable, Queryable, Selectable)]
+        #[diesel(table_name = records, treat_none_as_null = true)]
+        struct DerivedColumns {
+            $($column: $ty,)*
+        }
+
+        /// The derived columns that differ from those stored (`None`: left as it is).
+        #[derive(AsChangeset)]
+        #[diesel(table_name = records)]
+        struct DerivedChanges {
+            $($column: Option<$ty>,)*
+        }
+
+        impl DerivedColumns {
+            fn changes_from(self, stored: &Self) -> DerivedChanges {
+                DerivedChanges {
+                    $($column: (self.$column != stored.$column).then_some(self.$column),)*
+                }
+            }
+        }
+    };
+}
+
+derived_columns! {
     title: Option<String>,
     description: Option<String>,
     stage: Option<String>,
@@ -411,7 +473,7 @@ pub fn get_record_text(
             .optional()?
             .map(|compiled| (compiled, None))
     };
-    let Some((compiled_release, versioned_release)) = row else {
+    let Some((compiled_release, stored_versioned)) = row else {
         return Ok(None);
     };
     let releases: Vec<String> = releases::table
@@ -419,6 +481,24 @@ pub fn get_record_text(
         .order(releases::id.asc())
         .select(releases::body)
         .load(conn)?;
+    // Records compiled by an earlier version may still hold theirs, current until their next
+    // recompile clears it; [`recompile`] no longer stores it, so it is built from the
+    // releases, merged as the compiled release was.
+    let versioned_release = match stored_versioned {
+        Some(text) => Some(text),
+        None if with_versioned => {
+            let record = merge_stored(ocid, &releases)?;
+            Some(
+                serde_json::to_string(&record.versioned()).map_err(|source| {
+                    StoreError::Corrupt {
+                        ocid: ocid.to_owned(),
+                        source,
+                    }
+                })?,
+            )
+        }
+        None => None,
+    };
     Ok(Some(StoredRecordText {
         releases,
         compiled_release,
@@ -676,8 +756,9 @@ pub fn store_batch(
         }
     }
     let mut recompiled = Vec::with_capacity(touched.len());
+    let mut relink = std::collections::BTreeSet::new();
     for ocid in touched {
-        match recompile(conn, ocid) {
+        match recompile_into(conn, ocid, &mut relink) {
             Ok(()) => recompiled.push(ocid.to_owned()),
             Err(e @ (StoreError::Merge { .. } | StoreError::Corrupt { .. })) => {
                 let ids: Vec<&str> = inserts
@@ -703,6 +784,7 @@ pub fn store_batch(
             Err(e) => return Err(e),
         }
     }
+    crate::relink_queue::queue(conn, relink.iter().map(String::as_str))?;
     Ok(BatchOutcome {
         results,
         recompiled,
@@ -792,14 +874,19 @@ fn insert_many(
 
 /// Tunes `conn` for bulk writes (an import, a sync run, a finance file): on SQLite a page
 /// cache of `cache_mib` MiB (the default 2 MiB makes every record update re-read its pages
-/// from the file) and fewer, larger checkpoints; on PostgreSQL commits that do not wait for
-/// the WAL flush (a crash may lose the last transactions, never corrupt anything: an import
-/// run again, or a sync resuming from its committed cursor, stores them then).
+/// from the file) and fewer, larger checkpoints (every 65,536 pages, 256 MiB of WAL: a sync
+/// writes about 4 MB per page of 100 releases, and its bench took 94.6 s with 16,384, 65.2 s
+/// with 65,536, bench/README.md; the WAL file is cut back to 64 MiB after a checkpoint, and
+/// `synchronous` stays NORMAL, so a committed page survives a kill -9); on PostgreSQL
+/// commits that do not wait for the WAL flush (a crash may lose the last transactions, never
+/// corrupt anything: an import run again, or a sync resuming from its committed cursor,
+/// stores them then).
 pub fn tune_for_bulk_load(conn: &mut DbConnection, cache_mib: u32) -> Result<(), StoreError> {
     use diesel::connection::SimpleConnection;
     let sql = match conn.backend() {
         crate::Backend::Sqlite => format!(
-            "PRAGMA cache_size = -{}; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 16384;",
+            "PRAGMA cache_size = -{}; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 65536; \
+             PRAGMA journal_size_limit = 67108864;",
             u64::from(cache_mib) * 1024
         ),
         crate::Backend::Postgres => "SET synchronous_commit = off;".to_owned(),

@@ -429,8 +429,8 @@ pub struct PageCommit<'a> {
     pub url: &'a str,
     pub status: u16,
     pub content_type: Option<&'a str>,
-    /// The body as received.
-    pub body: &'a [u8],
+    /// The body as received, ready to store.
+    pub payload: &'a RawPayload,
     pub releases: Vec<PageRelease>,
     pub quarantined: Vec<QuarantineEntry>,
     /// The source's cursor once this page is stored.
@@ -468,7 +468,7 @@ fn commit_page_in(
             url: page.url,
             status: page.status,
             content_type: page.content_type,
-            body: page.body,
+            payload: page.payload,
         },
     )?;
 
@@ -566,10 +566,10 @@ pub struct Payload<'a> {
     pub url: &'a str,
     pub status: u16,
     pub content_type: Option<&'a str>,
-    pub body: &'a [u8],
+    pub payload: &'a RawPayload,
 }
 
-/// Stores `payload` gzip-compressed with its SHA-256 (`content_hash`); returns its id.
+/// Stores `payload` (gzip-compressed, with its SHA-256 as `content_hash`); returns its id.
 pub fn store_payload(conn: &mut DbConnection, payload: Payload<'_>) -> Result<i64, SyncStoreError> {
     Ok(diesel::insert_into(raw_payloads::table)
         .values((
@@ -579,8 +579,8 @@ pub fn store_payload(conn: &mut DbConnection, payload: Payload<'_>) -> Result<i6
             raw_payloads::url.eq(payload.url),
             raw_payloads::status_code.eq(i32::from(payload.status)),
             raw_payloads::content_type.eq(payload.content_type),
-            raw_payloads::content_hash.eq(crate::digest::sha256_hex(payload.body)),
-            raw_payloads::body.eq(gzip(payload.body)),
+            raw_payloads::content_hash.eq(&payload.payload.content_hash),
+            raw_payloads::body.eq(&payload.payload.gzipped),
         ))
         .returning(raw_payloads::id)
         .get_result(conn)?)
@@ -589,6 +589,24 @@ pub fn store_payload(conn: &mut DbConnection, payload: Payload<'_>) -> Result<i6
 /// Page cache of the connection a sync run or a finance file is stored with: a page
 /// rewrites about a hundred records, and 64 MiB was within 2.4% of 256 MiB (bench/README.md).
 pub const SYNC_CACHE_MIB: u32 = 64;
+
+/// A fetched body as [`commit_page`] stores it: its hash and its compressed bytes. Made before
+/// the page's transaction (compressing a page of 100 releases takes milliseconds), so a sync
+/// does it while the page before is still being stored.
+#[derive(Debug, Clone)]
+pub struct RawPayload {
+    content_hash: String,
+    gzipped: Vec<u8>,
+}
+
+impl RawPayload {
+    pub fn new(body: &[u8]) -> Self {
+        Self {
+            content_hash: crate::digest::sha256_hex(body),
+            gzipped: gzip(body),
+        }
+    }
+}
 
 /// Raw payloads are kept gzip-compressed: feed pages are repetitive JSON, about a tenth of
 /// the size compressed, and they are read back only to audit or replay a sync.

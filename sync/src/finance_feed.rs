@@ -542,7 +542,7 @@ fn import_file(
                 url,
                 status: fetched.status,
                 content_type: fetched.content_type.as_deref(),
-                body,
+                payload: &sync_store::RawPayload::new(body),
             },
         );
         if let Err(e) = kept {

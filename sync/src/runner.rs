@@ -20,7 +20,7 @@ use register::{
     db::PooledConnection,
     releases::{self, Prepared},
     sync_store::{
-        self, Cursor, PageCommit, PageRelease, QuarantineEntry, RunStatus, RunSummary,
+        self, Cursor, PageCommit, PageRelease, QuarantineEntry, RawPayload, RunStatus, RunSummary,
         WindowProgress,
     },
 };
@@ -438,7 +438,7 @@ async fn walk(
             }) => Some(fetched),
             _ = stopped(stop) => None,
         };
-        // Checked, redacted and hashed while the page before is still being stored.
+        // Checked, redacted, hashed and compressed while the page before is still being stored.
         let fetched =
             fetched.map(|fetched| fetched.map(|f| prepare_page(f, &window, &url, source)));
         // The page before must be stored before this one is.
@@ -510,7 +510,7 @@ async fn walk(
                     url: &page.url,
                     status: page.status,
                     content_type: page.content_type.as_deref(),
-                    body: &page.body,
+                    payload: &page.payload,
                     releases: page.releases,
                     quarantined: page.quarantined,
                     cursor: &page_cursor,
@@ -560,7 +560,7 @@ struct PreparedPage {
     url: String,
     status: u16,
     content_type: Option<String>,
-    body: Vec<u8>,
+    payload: RawPayload,
     attempts: u32,
     waited: Duration,
     /// Where the walk goes after this page (None: the window is done).
@@ -585,7 +585,7 @@ fn prepare_page(
         url: fetched.url,
         status: fetched.status,
         content_type: fetched.content_type,
-        body: fetched.body,
+        payload: RawPayload::new(&fetched.body),
         attempts: fetched.attempts,
         waited: fetched.waited,
         next_window,

@@ -405,3 +405,50 @@ async fn organisations_have_one_profile_across_roles() {
         404
     );
 }
+
+/// Storing a batch notes organisations as storing its releases one at a time would: names and
+/// roles merged within a batch and across batches.
+#[test]
+fn a_batch_notes_organisations_as_one_release_at_a_time_would() {
+    use register::organisations::{Lookup, lookup};
+    use register::releases::{Prepared, import_batch};
+
+    let db = register::testing::TestDb::new();
+    let mut conn = db.url.connect().unwrap();
+    let notice = |ocid: &str, buyer_name: &str, roles: Value| {
+        Prepared::new(&json!({
+            "ocid": ocid, "id": "1", "date": "2026-11-01T09:00:00Z", "tag": ["tender"],
+            "parties": [
+                {"id": "GB-LAE-WYV", "name": buyer_name, "roles": roles},
+                {"id": "GB-COH-07654321", "name": "Wyvern Care Ltd", "roles": ["tenderer"]},
+            ],
+        }))
+        .unwrap()
+    };
+    let first = [
+        notice("ocds-abcdef-1", "Wyvern County Council", json!(["buyer"])),
+        notice(
+            "ocds-abcdef-2",
+            "Wyvern CC",
+            json!(["procuringEntity", "buyer"]),
+        ),
+        notice("ocds-abcdef-3", "Wyvern County Council", json!(["payer"])),
+    ];
+    import_batch(&mut conn, &first, "test", "test").unwrap();
+    let second = [notice("ocds-abcdef-4", "Wyvern Council", json!(["funder"]))];
+    import_batch(&mut conn, &second, "test", "test").unwrap();
+
+    let Lookup::Found(buyer) = lookup(&mut conn, "GB-LAE-WYV").unwrap() else {
+        panic!("the buyer is not an organisation");
+    };
+    assert_eq!(buyer.name, "Wyvern County Council");
+    assert_eq!(buyer.other_names, ["Wyvern CC", "Wyvern Council"]);
+    assert_eq!(buyer.roles, ["buyer", "funder", "payer", "procuringEntity"]);
+    let Lookup::Found(supplier) = lookup(&mut conn, "GB-COH-07654321").unwrap() else {
+        panic!("the tenderer is not an organisation");
+    };
+    assert_eq!(supplier.roles, ["tenderer"]);
+    assert!(supplier.other_names.is_empty());
+    // Organisations are numbered in the order first seen.
+    assert!(buyer.id < supplier.id);
+}
