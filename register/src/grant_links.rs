@@ -17,9 +17,8 @@ use crate::{
     audit::now,
     db::DbConnection,
     org_ids::{equivalent_ids, normalise_org_id},
-    reconcile::{ContractFacts, ContractIndex, Link, PaymentFacts, Tolerance},
-    schema::{grant_links, grants, records},
-    views::json_item_like,
+    reconcile::{ContractIndex, Link, PaymentFacts, Tolerance},
+    schema::{grant_links, grants},
 };
 
 /// Links per multi-row insert.
@@ -31,34 +30,6 @@ pub struct GrantLinkStats {
     pub grants: u64,
     pub linked: u64,
     pub contracts: u64,
-}
-
-/// The awarded contracts of `buyer` (as buyer or partner), as the matcher sees them.
-fn contracts_of(conn: &mut DbConnection, buyer: &str) -> QueryResult<Vec<ContractFacts>> {
-    let rows: Vec<(String, Option<String>, String, String)> = records::table
-        .filter(records::stage.eq_any(["award", "contract", "implementation"]))
-        .filter(
-            records::buyer_org_id
-                .eq(buyer)
-                .or(records::partner_org_ids.like(json_item_like(buyer, false))),
-        )
-        .select((
-            records::ocid,
-            records::buyer_org_id,
-            records::partner_org_ids,
-            records::compiled_release,
-        ))
-        .load(conn)?;
-    let mut contracts = Vec::new();
-    for (ocid, buyer, partners, compiled) in rows {
-        let Ok(compiled) = serde_json::from_str::<serde_json::Value>(&compiled) else {
-            continue;
-        };
-        let mut buyers: Vec<String> = serde_json::from_str(&partners).unwrap_or_default();
-        buyers.extend(buyer);
-        contracts.extend(crate::spend::contract_facts(&ocid, &compiled, &buyers));
-    }
-    Ok(contracts)
 }
 
 /// The org-ids a stored grant's recipient is known by: its id, then those of the charity and
@@ -110,7 +81,7 @@ pub fn relink_grants(
 ) -> Result<GrantLinkStats, diesel::result::Error> {
     let buyer = normalise_org_id(funder).unwrap_or_else(|| funder.to_owned());
     conn.transaction(|conn| {
-        let contracts = contracts_of(conn, &buyer)?;
+        let contracts = crate::spend::contracts_of(conn, &buyer)?;
         let index = ContractIndex::new(&contracts);
         type Row = (
             i64,

@@ -282,8 +282,7 @@ pub fn relink(
 ) -> Result<LinkStats, diesel::result::Error> {
     use crate::{
         reconcile::{ContractIndex, PaymentFacts, Tolerance},
-        schema::{records, spend_links},
-        views::json_item_like,
+        schema::spend_links,
     };
     conn.transaction(|conn| {
         // Two processes relinking one publisher at once (an import and the daemon's relinker)
@@ -295,31 +294,7 @@ pub fn relink(
                 .execute(c)?;
         }
         let started = std::time::Instant::now();
-        let rows: Vec<(String, Option<String>, String, String)> = records::table
-            .filter(records::stage.eq_any(crate::relink_queue::LINKABLE_STAGES))
-            .filter(
-                records::buyer_org_id
-                    .eq(publisher)
-                    .or(records::partner_org_ids
-                        .like(json_item_like(publisher, false))
-                        .escape('\\')),
-            )
-            .select((
-                records::ocid,
-                records::buyer_org_id,
-                records::partner_org_ids,
-                records::compiled_release,
-            ))
-            .load(conn)?;
-        let mut contracts = Vec::new();
-        for (ocid, buyer, partners, compiled) in rows {
-            let Ok(compiled) = serde_json::from_str::<serde_json::Value>(&compiled) else {
-                continue;
-            };
-            let mut buyers: Vec<String> = serde_json::from_str(&partners).unwrap_or_default();
-            buyers.extend(buyer);
-            contracts.extend(contract_facts(&ocid, &compiled, &buyers));
-        }
+        let contracts = contracts_of(conn, publisher)?;
         let index = ContractIndex::new(&contracts);
         let phases = LinkPhases {
             contracts: started.elapsed(),
@@ -385,7 +360,8 @@ pub fn relink(
             )
             .execute(conn)?;
             stats.phases.clear += clearing.elapsed();
-            let payments: Vec<(i64, NaiveDate, i64, Option<String>)> = spend_transactions::table
+            type Payment = (i64, NaiveDate, i64, Option<String>, Option<String>);
+            let payments: Vec<Payment> = spend_transactions::table
                 .filter(window)
                 .filter(mine())
                 .select((
@@ -393,18 +369,23 @@ pub fn relink(
                     spend_transactions::payment_date,
                     spend_transactions::amount_pence,
                     spend_transactions::supplier_name,
+                    spend_transactions::supplier_id,
                 ))
                 .load(conn)?;
             low = high;
             stats.payments += payments.len() as u64;
             let links: Vec<_> = payments
                 .into_iter()
-                .filter_map(|(id, date, amount_pence, supplier_name)| {
+                .filter_map(|(id, date, amount_pence, supplier_name, supplier_id)| {
                     index.link(
                         &PaymentFacts {
                             id,
                             publisher_org_id: publisher.to_owned(),
-                            supplier_org_id: None,
+                            // Most councils' supplier ids are their own vendor numbers; one
+                            // written as an org-id (GB-COH-..., GB-CHC-...) is matched first.
+                            supplier_org_id: supplier_id
+                                .as_deref()
+                                .and_then(crate::org_ids::normalise_org_id),
                             supplier_name,
                             date,
                             amount_pence,
@@ -442,6 +423,39 @@ pub fn relink(
 
 /// Ids per window of [`relink`].
 const RELINK_PAGE: i64 = 50_000;
+
+/// The awarded contracts of `buyer` (as buyer or partner) as the matcher sees them: the
+/// payments of a council and the grants of a funder are matched against these.
+pub(crate) fn contracts_of(
+    conn: &mut DbConnection,
+    buyer: &str,
+) -> Result<Vec<crate::reconcile::ContractFacts>, diesel::result::Error> {
+    use crate::{schema::records, views::json_item_like};
+    let rows: Vec<(String, Option<String>, String, String)> = records::table
+        .filter(records::stage.eq_any(crate::relink_queue::LINKABLE_STAGES))
+        .filter(
+            records::buyer_org_id.eq(buyer).or(records::partner_org_ids
+                .like(json_item_like(buyer, false))
+                .escape('\\')),
+        )
+        .select((
+            records::ocid,
+            records::buyer_org_id,
+            records::partner_org_ids,
+            records::compiled_release,
+        ))
+        .load(conn)?;
+    let mut contracts = Vec::new();
+    for (ocid, buyer, partners, compiled) in rows {
+        let Ok(compiled) = serde_json::from_str::<serde_json::Value>(&compiled) else {
+            continue;
+        };
+        let mut buyers: Vec<String> = serde_json::from_str(&partners).unwrap_or_default();
+        buyers.extend(buyer);
+        contracts.extend(contract_facts(&ocid, &compiled, &buyers));
+    }
+    Ok(contracts)
+}
 
 /// The contracts of a compiled release as the matcher sees them: each `contracts[]` entry with
 /// the suppliers of its award, or, before a contract is signed, each award.

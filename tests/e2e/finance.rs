@@ -662,3 +662,42 @@ fn a_spend_file_that_breaks_off_late_stores_nothing() {
     }
     assert_eq!(lines(&db).len(), 30_000);
 }
+
+/// A council that writes its suppliers' org-ids in the supplier id column gets links by id,
+/// whatever name the payment carries; its own vendor numbers are not taken for org-ids.
+#[tokio::test]
+async fn a_supplier_id_written_as_an_org_id_links_by_id() {
+    let db = TestDb::new();
+    let mut conn = db.url.connect().unwrap();
+    let ocid = "ocds-ocdemo-spend-by-id";
+    let release = contract(
+        ocid,
+        "Southwest Intervention Services",
+        "2026-01-01",
+        "2026-12-31",
+        120_000.0,
+    );
+    register::releases::store(&mut conn, &[(release, "/0".to_owned())], "test", None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("spend.csv");
+    std::fs::write(
+        &file,
+        "Date,Supplier Name,Supplier ID,Amount\n\
+         10/03/2026,SWIS Trading,GB-COH-1,\"6,390.00\"\n\
+         11/03/2026,SWIS Trading,100234,\"1,000.00\"\n",
+    )
+    .unwrap();
+    let output = import(&db, &file, "GB-LAE-DEV");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let links: Vec<(i64, String, String)> = register::schema::spend_links::table
+        .inner_join(spend_transactions::table)
+        .select((
+            spend_transactions::line,
+            register::schema::spend_links::ocid,
+            register::schema::spend_links::method,
+        ))
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(links, vec![(2, ocid.to_owned(), "supplier_id".to_owned())]);
+}
