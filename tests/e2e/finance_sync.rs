@@ -304,6 +304,10 @@ async fn grants_sync_on_its_schedule_once_and_show_in_the_status_api() {
     assert_eq!(status["name"], "trafford");
     assert_eq!(status["kind"], "threesixtygiving");
     assert_eq!(status["enabled"], true);
+    assert_eq!(
+        status["filters"]["urls"][0],
+        format!("{}/data/trafford.json", server.base_url())
+    );
     assert_eq!(status["last_run"]["status"], "succeeded");
     assert_eq!(
         status["last_run"]["summary"]["files"][0]["outcome"],

@@ -30,11 +30,14 @@ use crate::{
 pub struct SourceStatus {
     pub name: String,
     pub kind: SourceKind,
+    /// The service's address; empty for the file kinds, whose files are in `filters`.
     pub base_url: String,
     /// Cron string (seconds first); empty: runs only with `ocreg sync run`.
     pub schedule: String,
     /// Whether the daemon runs it on a schedule.
     pub enabled: bool,
+    /// What the source takes: `buyers`, `cpv` and `keywords` for the OCDS feeds; `publisher`,
+    /// `urls` and `url_pattern` for `spend_csv` and `threesixtygiving`.
     #[schema(value_type = Object)]
     pub filters: serde_json::Value,
     /// The latest run, finished or not.
@@ -86,11 +89,20 @@ pub async fn sources(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
                     },
                     schedule: settings.schedule.clone(),
                     enabled: !settings.schedule.trim().is_empty(),
-                    filters: serde_json::json!({
-                        "buyers": settings.buyers,
-                        "cpv": settings.cpv,
-                        "keywords": settings.keywords,
-                    }),
+                    filters: match settings.kind {
+                        SourceKind::SpendCsv | SourceKind::ThreeSixtyGiving => serde_json::json!({
+                            "publisher": settings.publisher,
+                            "urls": settings.urls,
+                            "url_pattern": settings.url_pattern,
+                        }),
+                        SourceKind::FindATender | SourceKind::ContractsFinder => {
+                            serde_json::json!({
+                                "buyers": settings.buyers,
+                                "cpv": settings.cpv,
+                                "keywords": settings.keywords,
+                            })
+                        }
+                    },
                     last_run: s.last_run,
                     last_success_at: s.last_success_at,
                     high_water_mark: s.complete_until,
