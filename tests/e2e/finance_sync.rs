@@ -21,7 +21,10 @@ use sync::{
 };
 use tokio::sync::watch;
 
-use crate::support::{TestApp, ocreg};
+use crate::{
+    support::{TestApp, ocreg},
+    sync::run_once,
+};
 
 fn sample(name: &str) -> Vec<u8> {
     std::fs::read(Path::new("fixtures/samples").join(name)).expect("read a sample")
@@ -40,20 +43,6 @@ fn settings(fields: Value) -> SourceSettings {
         .unwrap()
         .extend(fields.as_object().unwrap().clone());
     serde_json::from_value(value).expect("valid source settings")
-}
-
-async fn run_once(db: &TestDb, name: &str, settings: &SourceSettings) -> RunReport {
-    let source = Source::new(name, settings).expect("a valid source");
-    let sync_db = SyncDb {
-        pool: db.pool(),
-        url: db.url.clone(),
-    };
-    let (_keep, mut stop) = watch::channel(false);
-    let report = runner::run_source(&sync_db, &source, &mut stop)
-        .await
-        .expect("the run's bookkeeping works");
-    assert!(!report.skipped, "no other process syncs {name}");
-    report
 }
 
 fn outcomes(report: &RunReport) -> Vec<FileOutcome> {

@@ -56,7 +56,8 @@ fn settings(kind: &str, base_url: &str, start: &str, page_size: u32) -> SourceSe
     .expect("valid source settings")
 }
 
-async fn run_once(db: &TestDb, name: &str, settings: &SourceSettings) -> RunReport {
+/// Runs source `name` once in this process (also used by the files sources' tests).
+pub(crate) async fn run_once(db: &TestDb, name: &str, settings: &SourceSettings) -> RunReport {
     let source = Source::new(name, settings).expect("a valid source");
     let sync_db = SyncDb {
         pool: db.pool(),
