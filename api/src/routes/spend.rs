@@ -163,7 +163,7 @@ fn item(row: SpendTransaction, link: Option<SpendLink>) -> SpendItem {
         id: row.id,
         buyer: row.publisher_org_id,
         date: row.payment_date,
-        amount: number(row.amount_pence),
+        amount: pounds(row.amount_pence),
         currency: "GBP",
         supplier: row.supplier_name,
         supplier_redacted: row.supplier_redacted,
@@ -338,11 +338,6 @@ pub struct ContractSpend {
     pub payments: Vec<LinkedPayment>,
 }
 
-/// Pounds exact from pence, as a JSON number (`1234.50`).
-fn number(pence: i64) -> serde_json::Number {
-    pounds(pence)
-}
-
 /// Council payments linked to a contract (reconciliation of spend to the register): paid to
 /// date against the contract value, by month.
 #[utoipa::path(
@@ -390,9 +385,9 @@ pub async fn contract_spend(
     }
     Ok(HttpResponse::Ok().json(ContractSpend {
         ocid,
-        value: value.map(number),
+        value: value.map(pounds),
         currency: "GBP",
-        paid: number(paid),
+        paid: pounds(paid),
         paid_share: value
             .filter(|v| *v > 0)
             .map(|v| (paid as f64 / v as f64 * 10_000.0).round() / 10_000.0),
@@ -400,7 +395,7 @@ pub async fn contract_spend(
             .into_iter()
             .map(|(month, (paid, payments))| MonthPaid {
                 month,
-                paid: number(paid),
+                paid: pounds(paid),
                 payments,
             })
             .collect(),
@@ -558,7 +553,7 @@ pub async fn off_contract(
         .map(|r| OffContractItem {
             supplier: r.supplier,
             redacted: r.redacted,
-            total: number(r.total_pence),
+            total: pounds(r.total_pence),
             currency: "GBP",
             payments: r.payments,
             first_payment: r.first_payment,
@@ -568,13 +563,13 @@ pub async fn off_contract(
     if !csv {
         return Ok(HttpResponse::Ok().json(OffContractReport {
             buyer,
-            threshold: number(report_query.threshold_pence),
+            threshold: pounds(report_query.threshold_pence),
             currency: "GBP",
             date_from: report_query.date_from,
             date_to: report_query.date_to,
             totals: OffContractTotals {
                 suppliers: page.totals.suppliers,
-                total: number(page.totals.total_pence),
+                total: pounds(page.totals.total_pence),
                 payments: page.totals.payments,
             },
             data,
@@ -607,9 +602,9 @@ mod tests {
 
     #[test]
     fn pounds_and_pence_convert_exactly() {
-        assert_eq!(number(123_450).to_string(), "1234.50");
-        assert_eq!(number(-5).to_string(), "-0.05");
-        assert_eq!(number(0).to_string(), "0.00");
+        assert_eq!(pounds(123_450).to_string(), "1234.50");
+        assert_eq!(pounds(-5).to_string(), "-0.05");
+        assert_eq!(pounds(0).to_string(), "0.00");
         assert_eq!(pence_param("x", Some("500")).unwrap(), Some(50_000));
         assert_eq!(pence_param("x", Some("12.5")).unwrap(), Some(1_250));
         assert_eq!(pence_param("x", Some("-3.20")).unwrap(), Some(-320));
