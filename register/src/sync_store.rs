@@ -601,8 +601,13 @@ pub struct RawPayload {
 
 impl RawPayload {
     pub fn new(body: &[u8]) -> Self {
+        Self::with_hash(body, crate::digest::sha256_hex(body))
+    }
+
+    /// A body whose SHA-256 (lower-case hex) the caller has already computed.
+    pub fn with_hash(body: &[u8], content_hash: String) -> Self {
         Self {
-            content_hash: crate::digest::sha256_hex(body),
+            content_hash,
             gzipped: gzip(body),
         }
     }

@@ -355,6 +355,7 @@ pub(crate) async fn run(
         let imported = {
             let pool = db.pool.clone();
             let (name, publisher, url) = (source.name.clone(), feed.publisher.clone(), url.clone());
+            let hash = hash.clone();
             tokio::task::spawn_blocking(move || {
                 import_file(
                     &pool,
@@ -363,7 +364,7 @@ pub(crate) async fn run(
                     publisher.as_deref(),
                     &url,
                     &fetched,
-                    keep,
+                    keep.then_some(hash),
                 )
             })
             .await?
@@ -492,8 +493,8 @@ fn add_rows(totals: &mut RowReport, file: &RowReport) {
 }
 
 /// Imports one fetched file under the source's name (its own transaction and run), then keeps
-/// its body with that run. Kept after the import commits: if that fails, the next run imports
-/// the file again, which adds no row twice.
+/// its body with that run when `keep` gives its hash (not kept yet). Kept after the import
+/// commits: if that fails, the next run imports the file again, which adds no row twice.
 fn import_file(
     pool: &register::DbPool,
     source_id: i64,
@@ -501,7 +502,7 @@ fn import_file(
     publisher: Option<&str>,
     url: &str,
     fetched: &crate::http::Fetched<()>,
-    keep: bool,
+    keep: Option<String>,
 ) -> Imported {
     let mut conn = match pool.get() {
         Ok(conn) => conn,
@@ -533,7 +534,7 @@ fn import_file(
         Imported::Unreadable(run_id, _) => *run_id,
         Imported::Broken(_) => None,
     };
-    if keep && run_id.is_some() {
+    if let (Some(hash), Some(_)) = (keep, run_id) {
         let kept = sync_store::store_payload(
             &mut conn,
             Payload {
@@ -542,7 +543,7 @@ fn import_file(
                 url,
                 status: fetched.status,
                 content_type: fetched.content_type.as_deref(),
-                payload: &sync_store::RawPayload::new(body),
+                payload: &sync_store::RawPayload::with_hash(body, hash),
             },
         );
         if let Err(e) = kept {
